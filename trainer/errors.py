@@ -1,0 +1,33 @@
+"""Exception types shared by the trainer and the service.
+
+numpy-only on purpose: the service imports these to map registry and data problems to
+HTTP statuses without pulling in scikit-learn.
+"""
+
+
+class ScratchNetError(Exception):
+    """Base class for every error scratchnet raises on purpose."""
+
+
+class DataError(ScratchNetError, ValueError):
+    """A dataset or CSV file that cannot be trained on; the message names the row or column."""
+
+
+class TrainingError(ScratchNetError, ValueError):
+    """Training that cannot produce a usable model (diverged, non-finite weights)."""
+
+
+class RegistryError(ScratchNetError):
+    """Base class for problems reading or writing the model registry."""
+
+
+class NotFoundError(RegistryError, LookupError):
+    """An unknown model, version or alias."""
+
+
+class VerificationError(RegistryError):
+    """An artifact whose manifest, checksums or arrays do not verify."""
+
+
+class InvalidNameError(RegistryError, ValueError):
+    """A model name or version that is not a plain identifier or positive integer."""

@@ -1,0 +1,55 @@
+"""The network's forward pass: affine layers, a hidden activation, softmax output.
+
+numpy-only so the service can import it; backpropagation lives beside the forward pass
+in `trainer.backprop` (added by the trainer-core work).
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from trainer.activations import ACTIVATIONS
+
+Array = np.ndarray
+
+
+def logits(
+    X: Array, coefs: Sequence[Array], intercepts: Sequence[Array], activation: str | None
+) -> Array:
+    """Pre-softmax scores.
+
+    Parameters
+    ----------
+    X : (n_samples, n_features)
+    coefs : one (fan_in, fan_out) matrix per layer, output layer last
+    intercepts : one (fan_out,) vector per layer
+
+    Returns
+    -------
+    Z : (n_samples, n_classes)
+    """
+    H = X
+    last = len(coefs) - 1
+    for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        Z = H @ W
+        Z += b
+        if i < last:
+            ACTIVATIONS[activation][0](Z)
+        H = Z
+    return H
+
+
+def softmax(Z: Array) -> Array:
+    """Row-wise softmax, in place on Z (n_samples, n_classes); returns Z."""
+    # max-shift before exp: softmax is shift-invariant and exp can then never overflow
+    Z -= Z.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+    return Z
+
+
+def predict_proba(
+    X: Array, coefs: Sequence[Array], intercepts: Sequence[Array], activation: str | None
+) -> Array:
+    """Class probabilities P (n_samples, n_classes); rows sum to 1."""
+    return softmax(logits(X, coefs, intercepts, activation))
