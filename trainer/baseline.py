@@ -1,0 +1,66 @@
+"""The tutorial's logistic-regression baseline, and its export as a network.
+
+A linear model is a network with no hidden layer: softmax(X @ W + b). Exporting it in
+that shape lets the registry and the service treat the baseline like any other model.
+"""
+
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
+
+from trainer.errors import DataError
+
+Array = np.ndarray
+
+# Pinned, because scikit-learn's defaults move: scoring changes from accuracy to log
+# loss in 1.11, l1_ratios and the fitted attributes change in 1.10. The tutorial's
+# LogisticRegressionCV() chose C by accuracy over 10 values of C with an L2 penalty.
+BASELINE_PARAMS: dict[str, Any] = {
+    "Cs": 10,
+    "l1_ratios": (0.0,),
+    "scoring": "accuracy",
+    "solver": "lbfgs",
+    "max_iter": 1000,
+    "use_legacy_attributes": False,
+}
+N_FOLDS = 5
+
+
+def fit_baseline(X_train: Array, y_train: Array, seed: int = 0) -> LogisticRegressionCV:
+    """LogisticRegressionCV with pinned settings, cross-validated on the training set.
+
+    Uses 5 stratified folds, fewer when the smallest class has fewer than 5 samples.
+    """
+    _, counts = np.unique(y_train, return_counts=True)
+    if len(counts) < 2:
+        raise DataError("the baseline needs at least two classes in the training set")
+    n_folds = min(N_FOLDS, int(counts.min()))
+    if n_folds < 2:
+        raise DataError(
+            "the baseline's cross-validation needs at least 2 training samples of "
+            "every class"
+        )
+    cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    model = LogisticRegressionCV(cv=cv, random_state=seed, **BASELINE_PARAMS)
+    return model.fit(X_train, y_train)
+
+
+def export_baseline(model: LogisticRegressionCV) -> tuple[list[Array], list[Array]]:
+    """The fitted model as ([W], [b]) of a network with no hidden layer.
+
+    Returns
+    -------
+    coefs : [W] with W (n_features, n_classes)
+    intercepts : [b] with b (n_classes,)
+    Columns follow model.classes_.
+    """
+    W = np.asarray(model.coef_, dtype=np.float64).T
+    b = np.asarray(model.intercept_, dtype=np.float64)
+    if len(model.classes_) == 2:
+        # scikit-learn keeps one score z for class 1, P(1) = sigmoid(z); a softmax
+        # over the scores [0, z] gives exactly sigmoid(z) for the second column
+        W = np.hstack([np.zeros_like(W), W])
+        b = np.concatenate([[0.0], b])
+    return [np.ascontiguousarray(W)], [b]

@@ -1,0 +1,313 @@
+"""Training data: the tutorial's moons, circles, blobs and CSV files, plus the split.
+
+Everything the trainer fits goes through `load_dataset`, so bad data is caught once,
+here, with a message that names the line or column, before any training or publishing.
+"""
+
+import csv
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.datasets import make_blobs, make_circles, make_moons
+from sklearn.model_selection import train_test_split
+
+from trainer.errors import DataError
+
+Array = np.ndarray
+
+GENERATED = ("moons", "circles", "blobs")
+DEFAULT_N_SAMPLES = 200
+# moons: the tutorial's noise; circles: scikit-learn's example value; blobs: the
+# standard deviation of each cluster (make_blobs' cluster_std default)
+DEFAULT_NOISE = {"moons": 0.2, "circles": 0.1, "blobs": 1.0}
+DEFAULT_BLOBS_CLASSES = 3
+CIRCLES_FACTOR = 0.5
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Features, labels, and a JSON-able description for the manifest.
+
+    X : (n_samples, n_features) float64
+    y : (n_samples,) labels, ints or strings
+    spec : how the data was made or read, e.g. {"name": "moons", "n_samples": 200, ...}
+    """
+
+    X: Array
+    y: Array
+    spec: dict[str, Any]
+
+
+def load_dataset(
+    spec: str,
+    *,
+    n_samples: int | None = None,
+    noise: float | None = None,
+    n_classes: int | None = None,
+    seed: int = 0,
+) -> Dataset:
+    """Build a generated dataset or read a CSV file.
+
+    spec is "moons", "circles", "blobs" or "csv:PATH". The generated datasets take
+    n_samples (default 200), noise (for blobs: each cluster's standard deviation),
+    n_classes (blobs only, default 3) and seed. "moons" with the defaults is the
+    tutorial's data, make_moons(200, noise=0.20) after np.random.seed(0).
+    """
+    if spec.startswith("csv:"):
+        if n_samples is not None or noise is not None or n_classes is not None:
+            raise DataError(
+                "n_samples, noise and n_classes apply to generated datasets only; "
+                f"{spec!r} is read as it is"
+            )
+        path = spec.removeprefix("csv:")
+        if not path:
+            raise DataError("dataset 'csv:' needs a path, e.g. csv:data/points.csv")
+        return _read_csv(Path(path))
+    if spec not in GENERATED:
+        raise DataError(
+            f"unknown dataset {spec!r}; expected one of moons, circles, blobs, csv:PATH"
+        )
+    return _generate(spec, n_samples, noise, n_classes, seed)
+
+
+def train_validation_split(
+    X: Array, y: Array, validation_fraction: float = 0.2, seed: int = 0
+) -> tuple[Array, Array, Array, Array]:
+    """Stratified split into (X_train, X_val, y_train, y_val), reproducible by seed."""
+    X, y = np.asarray(X), np.asarray(y)
+    _check_xy(X, y)
+    if not 0.0 < validation_fraction < 1.0:
+        raise DataError(
+            f"validation_fraction must be between 0 and 1, got {validation_fraction}"
+        )
+    classes, counts = np.unique(y, return_counts=True)
+    if len(classes) < 2:
+        raise DataError(_one_class_message(classes[0]))
+    for label, count in zip(classes, counts, strict=True):
+        if count < 2:
+            raise DataError(
+                f"class {_show(label)} has only {count} sample; the stratified "
+                "train/validation split needs at least 2 samples of every class"
+            )
+    # the same sizes train_test_split computes, checked here to say what to change
+    n_validation = math.ceil(validation_fraction * len(y))
+    n_train = len(y) - n_validation
+    if min(n_validation, n_train) < len(classes):
+        raise DataError(
+            f"validation_fraction {validation_fraction} of {len(y)} samples leaves "
+            f"{n_train} for training and {n_validation} for validation, and each part "
+            f"needs every one of the {len(classes)} classes: add data or change "
+            "validation_fraction"
+        )
+    X_train, X_val, y_train, y_val = train_test_split(
+        X, y, test_size=validation_fraction, stratify=y, random_state=seed
+    )
+    return X_train, X_val, y_train, y_val
+
+
+def data_fingerprint(X: Array, y: Array) -> dict[str, Any]:
+    """sha256 of the arrays' canonical bytes and each feature's range.
+
+    The hash covers shapes, X as little-endian float64 and y as little-endian int64
+    (integer labels) or JSON strings (any other labels), so equal data gives an
+    equal hash on every platform.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    _check_xy(X, y)
+    X = np.ascontiguousarray(X, dtype="<f8")
+    integer_labels = y.dtype.kind in "iub"
+    digest = hashlib.sha256()
+    header = {"X": list(X.shape), "y": "int64" if integer_labels else "str"}
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    digest.update(X.tobytes())
+    if integer_labels:
+        digest.update(np.ascontiguousarray(y, dtype="<i8").tobytes())
+    else:
+        digest.update(json.dumps([str(label) for label in y]).encode())
+    return {
+        "sha256": digest.hexdigest(),
+        "feature_min": X.min(axis=0).tolist(),
+        "feature_max": X.max(axis=0).tolist(),
+    }
+
+
+def _generate(
+    name: str,
+    n_samples: int | None,
+    noise: float | None,
+    n_classes: int | None,
+    seed: int,
+) -> Dataset:
+    n_samples = DEFAULT_N_SAMPLES if n_samples is None else n_samples
+    noise = DEFAULT_NOISE[name] if noise is None else noise
+    if not _is_int(n_samples) or n_samples < 1:
+        raise DataError(f"n_samples must be a positive integer, got {n_samples!r}")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise DataError(f"noise must be a finite number >= 0, got {noise!r}")
+    if not _is_int(seed) or not 0 <= seed < 2**32:
+        raise DataError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    spec: dict[str, Any] = {"name": name, "n_samples": n_samples, "noise": noise}
+    if name == "blobs":
+        n_classes = DEFAULT_BLOBS_CLASSES if n_classes is None else n_classes
+        if not _is_int(n_classes) or n_classes < 2:
+            raise DataError(f"blobs needs n_classes >= 2, got {n_classes!r}")
+        X, y = make_blobs(
+            n_samples,
+            n_features=2,
+            centers=n_classes,
+            cluster_std=noise,
+            random_state=seed,
+        )
+        spec["n_classes"] = n_classes
+    else:
+        if n_classes not in (None, 2):
+            raise DataError(f"{name} has exactly 2 classes, got n_classes={n_classes}")
+        if name == "moons":
+            X, y = make_moons(n_samples, noise=noise, random_state=seed)
+        else:
+            X, y = make_circles(
+                n_samples, noise=noise, factor=CIRCLES_FACTOR, random_state=seed
+            )
+            spec["factor"] = CIRCLES_FACTOR
+    spec["seed"] = seed
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y = y.astype(np.int64)
+    if len(np.unique(y)) < 2:
+        where = f"{name} with n_samples={n_samples}"
+        raise DataError(f"{where}: {_one_class_message(y[0])}")
+    return Dataset(X=X, y=y, spec=spec)
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _read_csv(path: Path) -> Dataset:
+    """Feature columns then a label column; the first row is a header when none of
+    its feature cells is a number. Blank lines are skipped; line numbers are 1-based
+    lines of the file."""
+    rows = _csv_rows(path)
+    if not rows:
+        raise DataError(f"{path} is empty; expected feature columns, then a label")
+    first_line, first = rows[0]
+    n_columns = len(first)
+    if n_columns < 2:
+        raise DataError(
+            f"{path}, line {first_line}: 1 column; expected at least one feature "
+            "column, then a label column"
+        )
+    header = None
+    if not any(_is_number(cell) for cell in first[:-1]):
+        header = [cell.strip() for cell in first]
+        rows = rows[1:]
+        if not rows:
+            raise DataError(f"{path} has a header (line {first_line}) but no data rows")
+    X = np.empty((len(rows), n_columns - 1), dtype=np.float64)
+    labels: list[str] = []
+    for i, (line, row) in enumerate(rows):
+        if len(row) != n_columns:
+            raise DataError(
+                f"{path}, line {line}: {len(row)} columns, expected {n_columns} "
+                f"as on line {first_line}"
+            )
+        for j, cell in enumerate(row[:-1]):
+            X[i, j] = _parse_feature(cell, f"{path}, line {line}, {_column(j, header)}")
+        label = row[-1].strip()
+        if not label:
+            raise DataError(
+                f"{path}, line {line}, {_column(n_columns - 1, header)}: empty label"
+            )
+        labels.append(label)
+    if all(_INTEGER.fullmatch(label) for label in labels):
+        y = np.array([int(label) for label in labels], dtype=np.int64)
+    else:
+        y = np.array(labels, dtype=str)
+    if len(np.unique(y)) < 2:
+        raise DataError(f"{path}: " + _one_class_message(y[0]))
+    spec = {
+        "name": "csv",
+        "path": str(path),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "n_samples": len(y),
+        "n_features": n_columns - 1,
+        "columns": header,
+    }
+    return Dataset(X=X, y=y, spec=spec)
+
+
+def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """Non-blank rows with the file line each ends on."""
+    try:
+        # utf-8-sig: spreadsheet exports often start with a byte-order mark
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            # strict: a stray or unclosed quote is an error, not a silently odd row
+            reader = csv.reader(f, strict=True)
+            try:
+                return [
+                    (reader.line_num, row)
+                    for row in reader
+                    if any(cell.strip() for cell in row)
+                ]
+            except csv.Error as e:
+                raise DataError(f"{path}, line {reader.line_num}: {e}") from e
+    except OSError as e:
+        raise DataError(f"cannot read {path}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path} is not UTF-8 text (byte {e.start})") from e
+
+
+def _parse_feature(cell: str, where: str) -> float:
+    text = cell.strip()
+    if not text:
+        raise DataError(f"{where}: empty value")
+    try:
+        value = float(text)
+    except ValueError:
+        raise DataError(f"{where}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise DataError(f"{where}: {text!r} is not a finite number")
+    return value
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_int(value: Any) -> bool:
+    # bool is an int subclass, but n_samples=True is a mistake, not 1
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _column(j: int, header: list[str] | None) -> str:
+    return f"column {j + 1}" + (f" ({header[j]!r})" if header else "")
+
+
+def _check_xy(X: Array, y: Array) -> None:
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
+        raise DataError(
+            f"X must be (n_samples, n_features) and y (n_samples,), got X {X.shape} "
+            f"and y {y.shape}"
+        )
+    if len(y) == 0:
+        raise DataError("the dataset has no samples")
+
+
+def _one_class_message(label: Any) -> str:
+    return (
+        f"every sample has label {_show(label)}; a classifier needs at least two "
+        "classes"
+    )
+
+
+def _show(label: Any) -> str:
+    """A label as the user wrote it: 1 or 'a', not np.int64(1)."""
+    return repr(label.item() if isinstance(label, np.generic) else label)
