@@ -1,0 +1,125 @@
+"""The serving benchmark's report: medians, target ratios, and the docs section.
+
+Ratios are taken within a round (both loads measured minutes apart at most) and the
+median is over rounds, which is what keeps them steady on a noisy shared machine. The
+docs writer replaces the "## Serving" section of docs/benchmarks.md and nothing else.
+"""
+
+import re
+import statistics
+from pathlib import Path
+
+from loadgen import WrkResult
+from scenarios import TARGETS, Scenario
+
+Results = dict[tuple[str, str], list[WrkResult]]
+
+
+def target_ratios(results: Results) -> dict[str, dict]:
+    """Each target whose two loads ran: per-round ratios, their median, a verdict."""
+    ratios = {}
+    for target in TARGETS:
+        top = results.get((target.scenario, target.numerator))
+        bottom = results.get((target.scenario, target.denominator))
+        if not top or not bottom:
+            continue
+        rounds = [
+            a.requests_per_second / b.requests_per_second
+            for a, b in zip(top, bottom, strict=True)
+        ]
+        median = statistics.median(rounds)
+        ratios[target.name] = {
+            "median": median,
+            "rounds": rounds,
+            "minimum": target.minimum,
+            "met": None if target.minimum is None else median >= target.minimum,
+        }
+    return ratios
+
+
+def render_summary(scenarios: list[Scenario], results: Results, ratios: dict) -> str:
+    return "\n".join(
+        ["", *_ratio_table(ratios), "", *_figure_table(scenarios, results)]
+    )
+
+
+def render_section(
+    scenarios: list[Scenario], results: Results, ratios: dict, meta: dict
+) -> str:
+    load = ", ".join(f"{x:.2f}" for x in meta["load_before"])
+    load_after = ", ".join(f"{x:.2f}" for x in meta["load_after"])
+    intro = f"""\
+## Serving
+
+`bench/serve.py` trains a small moons network (3 hidden units) into a temporary
+registry and starts three servers at once, each under `gunicorn -c
+deploy/gunicorn.conf.py` with 2 sync workers on its own 127.0.0.1 port: the service
+with its production settings (validation, Prometheus metrics, one JSON log line per
+request), a plain Flask handler doing the same work the obvious way
+(`request.get_json`, a numpy forward pass with softmax, `jsonify`; `/boundary` takes
+the argmax of the softmax and `np.save`s the npy; one BLAS thread), and a bare WSGI app
+that drains the body and returns a fixed small JSON body (the ceiling of this HTTP
+stack). `wrk` (`-t{meta["threads"]} -c{meta["connections"]}`, {meta["duration"]:g} s
+a run after a {meta["warmup"]:g} s warm-up) drives them in turn; the order reverses
+every round. Figures are medians over {meta["repeats"]} rounds; a ratio is taken within
+each round, then the median over rounds. /boundary rows marked "service" move the bounds
+by a few nanounits on every request so that no response cache can answer (the plain
+handler gets the same requests); "same URL" repeats one request, so a cache may.
+Client and servers share the machine (2 cores, shared with other jobs; load average
+{load} before, {load_after} after).
+
+Measured {meta["date"]} at commit `{meta["commit"]}` with `{meta["command"].strip()}`.
+"""
+    return "\n".join(
+        [intro, *_ratio_table(ratios), "", *_figure_table(scenarios, results), ""]
+    )
+
+
+def write_section(doc: Path, section: str) -> None:
+    """Replace the "## Serving" section (up to the next "## " heading)."""
+    text = doc.read_text()
+    pattern = re.compile(r"^## Serving\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    if not pattern.search(text):
+        raise RuntimeError(f"no '## Serving' section in {doc}")
+    replaced = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
+    doc.write_text(replaced.rstrip("\n") + "\n")
+
+
+def _ratio_table(ratios: dict) -> list[str]:
+    lines = [
+        "| ratio (req/s) | median | per round | target |",
+        "|---|---:|---|---|",
+    ]
+    for name, ratio in ratios.items():
+        rounds = ", ".join(f"{r:.2f}" for r in ratio["rounds"])
+        if ratio["minimum"] is None:
+            verdict = "(context)"
+        else:
+            mark = "met" if ratio["met"] else "**missed**"
+            verdict = f">= {ratio['minimum']:g}x: {mark}"
+        lines.append(f"| {name} | {ratio['median']:.2f}x | {rounds} | {verdict} |")
+    return lines
+
+
+def _figure_table(scenarios: list[Scenario], results: Results) -> list[str]:
+    lines = [
+        "| request | server | req/s | p50 ms | p99 ms | KiB/response |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for scenario in scenarios:
+        for load in scenario.loads:
+            runs = results[(scenario.key, load.label)]
+            failed = sum(r.n_errors for r in runs)
+            lines.append(
+                f"| {scenario.title} | {load.label}"
+                + (f" ({failed} failed)" if failed else "")
+                + f" | {_median(runs, 'requests_per_second'):.1f}"
+                f" | {_median(runs, 'p50_ms'):.2f}"
+                f" | {_median(runs, 'p99_ms'):.2f}"
+                f" | {_median(runs, 'bytes_per_response') / 1024:.1f} |"
+            )
+    return lines
+
+
+def _median(runs: list[WrkResult], field: str) -> float:
+    return statistics.median(getattr(run, field) for run in runs)

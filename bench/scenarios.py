@@ -1,0 +1,118 @@
+"""What the serving benchmark measures: the requests, who answers them, the targets.
+
+A scenario is one request shape (a /predict body, a /boundary format); its loads are
+the rows of the table, one per server (and, for /boundary, per caching condition). The
+targets are the issue's ratios between two loads of the same scenario.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICE = "service"
+PLAIN = "plain"
+CEILING = "ceiling"
+
+# row labels; a /boundary answer may be cached, so it is measured both ways
+SERVICE_VARY = "service"
+SERVICE_SAME_URL = "service, same URL"
+PLAIN_FLASK = "plain Flask"
+BARE_WSGI = "bare WSGI (ceiling)"
+
+GRID_SIZE = 1000
+BOUNDARY_FORMATS = ("json", "npy", "png")
+
+
+@dataclass(frozen=True)
+class Load:
+    """One row: a server, the request path and the wrk script that sends it."""
+
+    label: str
+    server: str
+    path: str
+    script: str
+    script_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    loads: tuple[Load, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    """`numerator` over `denominator` req/s in `scenario`; no `minimum`: context."""
+
+    scenario: str
+    numerator: str
+    denominator: str
+    minimum: float | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.scenario}: {self.numerator} / {self.denominator}"
+
+
+TARGETS = (
+    Target("predict-1", SERVICE_VARY, BARE_WSGI, 0.75),
+    Target("predict-100", SERVICE_VARY, BARE_WSGI, 0.6),
+    Target("predict-10000", SERVICE_VARY, PLAIN_FLASK, 4.0),
+    Target("boundary-json", SERVICE_VARY, PLAIN_FLASK, 3.0),
+    Target("boundary-npy", SERVICE_VARY, PLAIN_FLASK, 4.0),
+    # for context: the issue quotes ~0.63x for the plain handler against the ceiling
+    Target("predict-1", PLAIN_FLASK, BARE_WSGI, None),
+    Target("predict-100", PLAIN_FLASK, BARE_WSGI, None),
+    Target("boundary-json", SERVICE_SAME_URL, PLAIN_FLASK, None),
+    Target("boundary-npy", SERVICE_SAME_URL, PLAIN_FLASK, None),
+)
+
+
+def build_scenarios(
+    bodies: dict[int, Path],
+    bounds: tuple[float, float, float, float],
+    servers: set[str],
+    only: list[str] | None = None,
+) -> list[Scenario]:
+    """Every scenario, keeping the loads whose server runs and the keys in `only`."""
+    scenarios = [_predict(n_points, body) for n_points, body in bodies.items()]
+    scenarios += [_boundary(fmt, bounds) for fmt in BOUNDARY_FORMATS]
+    kept = []
+    for scenario in scenarios:
+        loads = tuple(load for load in scenario.loads if load.server in servers)
+        if loads and (only is None or scenario.key in only):
+            kept.append(Scenario(scenario.key, scenario.title, loads))
+    return kept
+
+
+def _predict(n_points: int, body: Path) -> Scenario:
+    rows = [(SERVICE_VARY, SERVICE), (PLAIN_FLASK, PLAIN)]
+    # the ceiling is the yardstick of the small requests only: for 10,000 points the
+    # question is what the work costs, and the plain handler answers that
+    if n_points <= 100:
+        rows.append((BARE_WSGI, CEILING))
+    loads = tuple(
+        Load(label, server, "/predict", "post.lua", (str(body),))
+        for label, server in rows
+    )
+    noun = "point" if n_points == 1 else "points"
+    return Scenario(f"predict-{n_points}", f"POST /predict, {n_points:,} {noun}", loads)
+
+
+def _boundary(fmt: str, bounds: tuple[float, float, float, float]) -> Scenario:
+    path = f"/boundary?nx={GRID_SIZE}&ny={GRID_SIZE}&format={fmt}"
+    names = ("x_min", "x_max", "y_min", "y_max")
+    fixed = "&".join(
+        f"{name}={value!r}" for name, value in zip(names, bounds, strict=True)
+    )
+    vary = tuple(repr(value) for value in bounds)
+    # bounds move by nanounits on every request: no response cache can answer, and
+    # the plain handler gets exactly the requests the service gets
+    loads = [
+        Load(SERVICE_VARY, SERVICE, path, "boundary_vary.lua", vary),
+        Load(SERVICE_SAME_URL, SERVICE, f"{path}&{fixed}", "get.lua"),
+    ]
+    if fmt != "png":
+        loads.append(Load(PLAIN_FLASK, PLAIN, path, "boundary_vary.lua", vary))
+    title = f"GET /boundary {GRID_SIZE}x{GRID_SIZE}, {fmt}"
+    return Scenario(f"boundary-{fmt}", title, tuple(loads))
