@@ -1,0 +1,166 @@
+"""weights.npz and manifest.json: deterministic bytes, strict reading, no pickle."""
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+from tests.unit import _registry_samples as samples
+from trainer import artifact
+from trainer.errors import VerificationError
+
+
+def _npz(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def test_same_weights_give_same_bytes_and_sha256():
+    coefs, intercepts = samples.layers(seed=1)
+    first = artifact.weights_bytes(coefs, intercepts)
+    # copies in another memory layout and dtype must not change the bytes
+    second = artifact.weights_bytes(
+        [np.asfortranarray(W) for W in coefs],
+        [b.astype(np.float64) for b in intercepts],
+    )
+    assert artifact.sha256_hex(first) == artifact.sha256_hex(second)
+    assert artifact.sha256_hex(first) != artifact.sha256_hex(
+        artifact.weights_bytes(*samples.layers(seed=2))
+    )
+
+
+def test_weights_round_trip_through_plain_numpy_and_back():
+    coefs, intercepts = samples.layers()
+    data = artifact.weights_bytes(coefs, intercepts)
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        assert sorted(npz.files) == ["coef_0", "coef_1", "intercept_0", "intercept_1"]
+        np.testing.assert_array_equal(npz["coef_1"], coefs[1])
+    read_coefs, read_intercepts = artifact.read_weights(data)
+    for got, want in zip(read_coefs + read_intercepts, coefs + intercepts, strict=True):
+        np.testing.assert_array_equal(got, want)
+        assert not got.flags.writeable
+
+
+def test_writing_refuses_non_finite_weights():
+    coefs, intercepts = samples.layers()
+    coefs[0][1, 2] = np.nan
+    with pytest.raises(VerificationError, match="non-finite"):
+        artifact.weights_bytes(coefs, intercepts)
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"coef_0": np.ones((2, 2)), "intercept_0": np.full(2, np.inf)}, "non-finite"),
+        ({"coef_0": np.ones((2, 2), np.float32), "intercept_0": np.ones(2)}, "float64"),
+        ({"coef_0": np.ones((2, 2)), "intercept_0": np.ones(3)}, "intercept_0 has 3"),
+        (
+            {"coef_0": np.ones((2, 2)), "intercept_0": np.ones(2), "extra": np.ones(1)},
+            "members",
+        ),
+        ({"coef_0": np.ones((2, 2))}, "members"),
+        ({"coef_0": np.ones(2), "intercept_0": np.ones(2)}, "2-d"),
+        (
+            {
+                "coef_0": np.ones((2, 3)),
+                "intercept_0": np.ones(3),
+                "coef_1": np.ones((4, 2)),
+                "intercept_1": np.ones(2),
+            },
+            "coef_1 has 4 inputs",
+        ),
+    ],
+)
+def test_reading_refuses_malformed_weights(arrays, message):
+    with pytest.raises(VerificationError, match=message):
+        artifact.read_weights(_npz(**arrays))
+
+
+def test_reading_never_unpickles_an_object_array():
+    payload = np.array([{"run": "code"}, None], dtype=object)
+    data = _npz(coef_0=payload, intercept_0=np.ones(2))
+    with pytest.raises(VerificationError, match="not a readable archive"):
+        artifact.read_weights(data)
+
+
+def test_reading_refuses_truncated_and_garbage_bytes():
+    data = artifact.weights_bytes(*samples.layers())
+    for damaged in (data[: len(data) // 2], b"not a zip at all", b""):
+        with pytest.raises(VerificationError):
+            artifact.read_weights(damaged)
+
+
+def test_archive_members_have_fixed_timestamps():
+    data = artifact.weights_bytes(*samples.layers())
+    infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    assert [i.filename for i in infos] == [
+        "coef_0.npy",
+        "intercept_0.npy",
+        "coef_1.npy",
+        "intercept_1.npy",
+    ]
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def _manifest() -> dict:
+    data = artifact.weights_bytes(*samples.layers())
+    fields = {
+        **samples.fields(),
+        "created_at": "2026-11-29T14:00:00Z",
+        "trainer_version": "0.1.0",
+    }
+    return artifact.build_manifest("moons", 3, fields, artifact.sha256_hex(data))
+
+
+def test_manifest_round_trips_and_lists_documented_fields_first():
+    manifest = _manifest()
+    assert list(manifest)[:4] == ["schema_version", "name", "version", "kind"]
+    assert artifact.parse_manifest(artifact.manifest_bytes(manifest)) == manifest
+
+
+def test_any_edit_to_the_manifest_breaks_its_digest():
+    manifest = _manifest()
+    manifest["metrics"]["validation_accuracy"] = 1.0
+    with pytest.raises(VerificationError, match="manifest_digest"):
+        artifact.parse_manifest(artifact.manifest_bytes(manifest))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: m.update(schema_version=2), "unknown schema_version 2"),
+        (lambda m: m.pop("architecture"), "architecture must be a dict"),
+        (lambda m: m.update(kind="svm"), "kind must be one of"),
+        (lambda m: m.update(version=0), "version must be positive"),
+        (lambda m: m.update(created_at="yesterday"), "ISO 8601"),
+        (lambda m: m["architecture"].update(classes=[0]), "two or more distinct"),
+        (lambda m: m["architecture"].update(activation="softplus"), "activation"),
+        (lambda m: m["data"].update(feature_min=[0.0]), "2 finite numbers"),
+        (lambda m: m["files"].update(extra="00" * 32), "files must map"),
+    ],
+)
+def test_manifest_schema_refusals(edit, message):
+    manifest = _manifest()
+    edit(manifest)
+    manifest["manifest_digest"] = artifact.manifest_digest(manifest)
+    with pytest.raises(VerificationError, match=message):
+        artifact.parse_manifest(artifact.manifest_bytes(manifest))
+
+
+def test_manifest_refuses_nan_and_non_objects():
+    with pytest.raises(VerificationError, match="NaN is not allowed"):
+        artifact.parse_manifest(b'{"schema_version": NaN}')
+    with pytest.raises(VerificationError, match="JSON object"):
+        artifact.parse_manifest(b"[1, 2]")
+    with pytest.raises(VerificationError, match="not valid JSON"):
+        artifact.parse_manifest(b'{"schema_version": 1')
+
+
+def test_shapes_must_match_the_architecture():
+    manifest = _manifest()
+    coefs, _ = samples.layers(hidden=4)
+    with pytest.raises(VerificationError, match="disagree"):
+        artifact.check_architecture(manifest, coefs)
+    artifact.check_architecture(manifest, samples.layers(hidden=3)[0])

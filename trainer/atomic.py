@@ -1,0 +1,75 @@
+"""Durable filesystem steps: synced writes, atomic replace, directory fsync, locks.
+
+The registry's crash guarantees rest on these few calls, so they live together and
+nowhere else: a file is complete before it is renamed into view, and a rename is made
+durable by syncing the directory that holds it. numpy-free, stdlib only.
+"""
+
+import fcntl
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def write_synced(path: Path, data: bytes) -> None:
+    """Create or truncate `path`, write `data`, and fsync it before returning."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_atomically(path: Path, data: bytes) -> None:
+    """Give `path` the content `data` so that readers see the old or the new, never half.
+
+    Writes a dot-named sibling, syncs it, renames it over `path` (atomic on POSIX) and
+    syncs the directory so the rename survives a power cut.
+    """
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write_synced(temporary, data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def append_synced(path: Path, line: bytes) -> None:
+    """Append one line to `path` and fsync it (O_APPEND: concurrent appends never mix)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the directory's entries (creations, renames) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on `path` (created if absent) for the block.
+
+    flock is released by the kernel when the process dies, so a crashed holder never
+    leaves the lock stuck.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

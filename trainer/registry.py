@@ -1,0 +1,452 @@
+"""The model registry on disk: `<root>/<name>/<version>/` plus `<root>/<name>/aliases.json`.
+
+Scheduled trainers publish here and the service reads from here, so this is where the
+guarantees live: versions are immutable and appear atomically, two publishers never
+share a number, and nothing that fails verification is ever returned. numpy-only.
+"""
+
+import errno
+import os
+import re
+import shutil
+import stat
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trainer import __version__, aliases, artifact, network
+from trainer.atomic import fsync_dir, locked, write_synced
+from trainer.errors import (
+    InvalidNameError,
+    NotFoundError,
+    RegistryError,
+    VerificationError,
+)
+
+Array = np.ndarray
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+_VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,17}")
+TEMP_PREFIX = ".tmp-"
+LOCK_FILE = ".lock"
+# A publish writes two small files and renames: seconds at most. A temporary directory
+# older than this belongs to a publisher that died, and may be removed.
+STALE_SECONDS = 600.0
+
+_UNSET: Any = object()
+
+
+class AliasConflictError(RegistryError):
+    """An alias changed between reading it and replacing it (another job got there)."""
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A verified version in memory: what the service predicts with.
+
+    Arrays are read-only; `coefs[i]` is (fan_in, fan_out), `intercepts[i]` (fan_out,).
+    """
+
+    name: str
+    version: int
+    manifest: dict[str, Any]
+    kind: str
+    coefs: tuple[Array, ...]
+    intercepts: tuple[Array, ...]
+    activation: str | None
+    classes: list[Any] = field(default_factory=list)
+    n_features: int = 0
+
+    def logits(self, X: Array) -> Array:
+        """Pre-softmax scores (n_samples, n_classes) for X (n_samples, n_features)."""
+        return network.logits(X, self.coefs, self.intercepts, self.activation)
+
+    def predict_proba(self, X: Array) -> Array:
+        """Probabilities (n_samples, n_classes), columns in the order of `classes`."""
+        return network.predict_proba(X, self.coefs, self.intercepts, self.activation)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing `Registry.check` found wrong."""
+
+    name: str
+    where: str  # "v3", "aliases", an entry name
+    message: str
+
+
+class Registry:
+    """Versions and aliases of every model under one root directory."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    # --- reading -----------------------------------------------------------------
+
+    def models(self) -> list[str]:
+        """Names with at least one published version, sorted."""
+        try:
+            entries = list(os.scandir(self.root))
+        except FileNotFoundError:
+            return []
+        return sorted(
+            e.name
+            for e in entries
+            if NAME_PATTERN.fullmatch(e.name) and self._has_versions(e.name)
+        )
+
+    def _has_versions(self, name: str) -> bool:
+        try:
+            return bool(self.versions(name))
+        except RegistryError:  # a model symlinked out of the registry is not listed
+            return False
+
+    def versions(self, name: str) -> list[int]:
+        """Published versions, ascending. Temporary (dot) directories are not versions."""
+        model_dir = self._model_dir(name)
+        try:
+            entries = list(os.scandir(model_dir))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(
+            int(e.name)
+            for e in entries
+            if _VERSION_PATTERN.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
+        )
+
+    def aliases(self, name: str) -> dict[str, int]:
+        return aliases.read_aliases(self._model_dir(name))
+
+    def served_version(self, name: str) -> int | None:
+        """The `production` alias if set, else the highest version, else None."""
+        production = self.aliases(name).get("production")
+        if production is not None:
+            return production
+        versions = self.versions(name)
+        return versions[-1] if versions else None
+
+    def resolve(self, name: str, version: int | str | None = None) -> int:
+        """A version number from an int, a digit string, an alias, or None (served).
+
+        Raises InvalidNameError for malformed input and NotFoundError for a model,
+        version or alias that does not exist.
+        """
+        versions = self.versions(name)
+        if not versions:
+            raise NotFoundError(f"unknown model {name!r} (no published versions)")
+        if version is None:
+            resolved = self.served_version(name)
+            where = "its served version"
+        elif isinstance(version, int) or (
+            isinstance(version, str) and version[:1].isdigit()
+        ):
+            resolved = parse_version(version)
+            where = "version"
+        else:
+            alias = aliases.check_alias(version)
+            resolved = self.aliases(name).get(alias)
+            if resolved is None:
+                raise NotFoundError(f"model {name!r} has no alias {alias!r}")
+            where = f"alias {alias!r} ->"
+        if resolved not in versions:
+            if (self._model_dir(name) / str(resolved)).is_symlink():
+                raise VerificationError(f"{name} v{resolved}: is a symlink, refused")
+            raise NotFoundError(f"model {name!r} has no {where} {resolved}")
+        return resolved
+
+    def load(self, name: str, version: int | str | None = None) -> LoadedModel:
+        """Read and verify one version; raises VerificationError if anything is off."""
+        resolved = self.resolve(name, version)
+        manifest, coefs, intercepts = self._read_verified(name, resolved)
+        arch = manifest["architecture"]
+        return LoadedModel(
+            name=name,
+            version=resolved,
+            manifest=manifest,
+            kind=manifest["kind"],
+            coefs=tuple(coefs),
+            intercepts=tuple(intercepts),
+            activation=arch["activation"],
+            classes=list(arch["classes"]),
+            n_features=arch["n_features"],
+        )
+
+    def read_manifest(self, name: str, version: int | str | None = None) -> dict:
+        """The verified manifest (schema, digest and the weights' checksum all hold)."""
+        return self.load(name, version).manifest
+
+    def state_token(self, name: str) -> tuple:
+        """A cheap fingerprint of a model's versions and aliases.
+
+        Versions are immutable, so the list of them plus the identity of `aliases.json`
+        (a replace gives it a new inode) changes exactly when a poller has work to do.
+        """
+        try:
+            st = os.stat(self._model_dir(name) / aliases.ALIASES_FILE)
+            alias_stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            alias_stamp = None
+        return (tuple(self.versions(name)), alias_stamp)
+
+    def _read_verified(
+        self, name: str, version: int
+    ) -> tuple[dict[str, Any], list[Array], list[Array]]:
+        try:
+            return self._read_version(name, version)
+        except VerificationError as exc:
+            raise VerificationError(f"{name} v{version}: {exc}") from exc
+
+    def _read_version(
+        self, name: str, version: int
+    ) -> tuple[dict[str, Any], list[Array], list[Array]]:
+        version_dir = self._model_dir(name) / str(parse_version(version))
+        if version_dir.is_symlink():
+            raise VerificationError("the version directory is a symlink")
+        try:
+            entries = set(os.listdir(version_dir))
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFoundError(f"model {name!r} has no version {version}") from None
+        if entries != artifact.FILES:
+            missing = sorted(artifact.FILES - entries)
+            extra = sorted(entries - artifact.FILES)
+            raise VerificationError(
+                f"missing files {missing}, unexpected files {extra}"
+            )
+        manifest = artifact.parse_manifest(
+            _read_regular(version_dir / artifact.MANIFEST_FILE)
+        )
+        if manifest["name"] != name or manifest["version"] != version:
+            raise VerificationError(
+                f"the manifest describes {manifest['name']} v{manifest['version']}"
+            )
+        # hash and parse the same bytes: nothing can change between the two
+        weights = _read_regular(version_dir / artifact.WEIGHTS_FILE)
+        if artifact.sha256_hex(weights) != manifest["files"][artifact.WEIGHTS_FILE]:
+            raise VerificationError(
+                f"{artifact.WEIGHTS_FILE} does not match its sha256 in the manifest "
+                "(altered or truncated)"
+            )
+        coefs, intercepts = artifact.read_weights(weights)
+        artifact.check_architecture(manifest, coefs)
+        return manifest, coefs, intercepts
+
+    def _model_dir(self, name: str) -> Path:
+        check_name(name)
+        path = self.root / name
+        # a model directory may not lead out of the registry through a symlink
+        if path.is_symlink() and not path.resolve().is_relative_to(self.root.resolve()):
+            raise VerificationError(f"model {name!r} is a symlink out of the registry")
+        return path
+
+    # --- writing -----------------------------------------------------------------
+
+    def publish(
+        self,
+        name: str,
+        coefs: Sequence[Array],
+        intercepts: Sequence[Array],
+        manifest_fields: Mapping[str, Any],
+    ) -> int:
+        """Publish a new version atomically and return its number.
+
+        Everything is validated before the first byte is written. The version is
+        assembled in a dot-named temporary directory beside the versions, synced, and
+        renamed to its number; a rename onto an existing version fails, so a
+        publisher that loses a race takes the next number.
+        """
+        fields = dict(manifest_fields)
+        fields.setdefault("created_at", _utc_now())
+        fields.setdefault("trainer_version", __version__)
+        weights = artifact.weights_bytes(coefs, intercepts)
+        weights_sha = artifact.sha256_hex(weights)
+        checked = artifact.build_manifest(name, 1, fields, weights_sha)
+        artifact.check_architecture(checked, artifact.read_weights(weights)[0])
+
+        model_dir = self._model_dir(name)
+        model_dir.mkdir(parents=True, exist_ok=True)
+        self.clean_stale(name)
+        temp_dir = model_dir / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
+        temp_dir.mkdir()
+        try:
+            write_synced(temp_dir / artifact.WEIGHTS_FILE, weights)
+            version = self._next_version(model_dir)
+            while True:
+                manifest = artifact.build_manifest(name, version, fields, weights_sha)
+                write_synced(
+                    temp_dir / artifact.MANIFEST_FILE, artifact.manifest_bytes(manifest)
+                )
+                fsync_dir(temp_dir)
+                try:
+                    os.rename(temp_dir, model_dir / str(version))
+                except OSError as exc:
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
+                        raise
+                    version = max(version + 1, self._next_version(model_dir))
+                    continue
+                fsync_dir(model_dir)
+                return version
+        except BaseException:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+            raise
+
+    def set_alias(
+        self, name: str, alias: str, version: int, *, expected: Any = _UNSET
+    ) -> None:
+        """Point `alias` at an existing, verifying version; history is kept.
+
+        With `expected`, the change happens only if the alias still holds that value
+        (None: unset), else AliasConflictError: a compare-and-set for quality gates.
+        """
+        aliases.check_alias(alias)
+        version = parse_version(version)
+        self._read_verified(name, version)  # never point an alias at a bad version
+        model_dir = self._model_dir(name)
+        with locked(model_dir / LOCK_FILE):
+            current = aliases.read_aliases(model_dir)
+            previous = current.get(alias)
+            if expected is not _UNSET and previous != expected:
+                raise AliasConflictError(
+                    f"alias {alias!r} of {name!r} is now {previous}, not {expected}"
+                )
+            if previous == version:
+                return
+            aliases.record(model_dir, alias, previous, version, "set")
+            aliases.write_aliases(model_dir, {**current, alias: version})
+
+    def rollback(self, name: str, alias: str = "production") -> tuple[int, int]:
+        """Move `alias` back to the version it held before; returns (from, to)."""
+        aliases.check_alias(alias)
+        model_dir = self._model_dir(name)
+        if not self.versions(name):
+            raise NotFoundError(f"unknown model {name!r} (no published versions)")
+        with locked(model_dir / LOCK_FILE):
+            current = aliases.read_aliases(model_dir)
+            previous = current.get(alias)
+            target = aliases.rollback_target(
+                aliases.read_history(model_dir), alias, previous
+            )
+            self._read_verified(name, target)
+            aliases.record(model_dir, alias, previous, target, "rollback")
+            aliases.write_aliases(model_dir, {**current, alias: target})
+        return previous, target
+
+    def _next_version(self, model_dir: Path) -> int:
+        # every numeric entry counts, even a stray file, so a rename never targets it
+        numbers = [
+            int(n) for n in os.listdir(model_dir) if _VERSION_PATTERN.fullmatch(n)
+        ]
+        return max(numbers, default=0) + 1
+
+    # --- maintenance -------------------------------------------------------------
+
+    def check(self, name: str) -> list[Problem]:
+        """Verify every version and alias of a model; an empty list means all is well."""
+        model_dir = self._model_dir(name)
+        problems = []
+        versions = self.versions(name)
+        for version in versions:
+            try:
+                self._read_verified(name, version)
+            except RegistryError as exc:
+                problems.append(Problem(name, f"v{version}", str(exc)))
+        try:
+            for alias, version in self.aliases(name).items():
+                if version not in versions:
+                    problems.append(
+                        Problem(name, "aliases", f"{alias!r} -> missing v{version}")
+                    )
+        except VerificationError as exc:
+            problems.append(Problem(name, "aliases", str(exc)))
+        for entry in _scandir(model_dir):
+            if _VERSION_PATTERN.fullmatch(entry.name) and (
+                entry.is_symlink() or not entry.is_dir()
+            ):
+                problems.append(
+                    Problem(
+                        name, entry.name, "a numbered entry that is not a directory"
+                    )
+                )
+        return problems
+
+    def temp_dirs(self, name: str) -> list[Path]:
+        """Leftover temporary directories of interrupted publishes (live ones too)."""
+        return [
+            Path(e.path)
+            for e in _scandir(self._model_dir(name))
+            if e.name.startswith(TEMP_PREFIX)
+        ]
+
+    def clean_stale(
+        self, name: str, max_age_seconds: float = STALE_SECONDS
+    ) -> list[Path]:
+        """Remove temporary directories older than `max_age_seconds`; returns them.
+
+        The age threshold spares a publisher that is writing right now.
+        """
+        removed = []
+        now = time.time()
+        for path in self.temp_dirs(name):
+            try:
+                age = now - path.lstat().st_mtime
+            except FileNotFoundError:
+                continue
+            if age >= max_age_seconds:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        return removed
+
+
+def check_name(name: object) -> str:
+    """Return `name` if it is a plain model name, else raise InvalidNameError."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise InvalidNameError(
+            f"model name {name!r} is not a plain name (a letter or digit, then up to "
+            "63 letters, digits, '_' or '-')"
+        )
+    return name
+
+
+def parse_version(version: object) -> int:
+    """A positive version number from an int or a string of digits."""
+    if isinstance(version, int) and not isinstance(version, bool) and version >= 1:
+        return version
+    if isinstance(version, str) and _VERSION_PATTERN.fullmatch(version):
+        return int(version)
+    raise InvalidNameError(f"version {version!r} is not a positive integer")
+
+
+def _read_regular(path: Path) -> bytes:
+    """Read a regular file without following a symlink (O_NOFOLLOW), size-capped."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise VerificationError(f"{path.name} is a symlink") from None
+        raise VerificationError(f"{path.name} cannot be read: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise VerificationError(f"{path.name} is not a regular file")
+        if st.st_size > artifact.MAX_WEIGHTS_BYTES:
+            raise VerificationError(f"{path.name} is over the size limit")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
+
+
+def _scandir(path: Path) -> list[os.DirEntry]:
+    try:
+        return list(os.scandir(path))
+    except FileNotFoundError:
+        return []
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
