@@ -134,13 +134,13 @@ def _as_layers(
                 raise VerificationError(f"{key} has dtype {array.dtype}, not float64")
             if array.ndim != ndim or array.size == 0:
                 raise VerificationError(
-                    f"{key} has shape {array.shape}, expected a non-empty {ndim}-d array"
+                    f"{key} has shape {array.shape}, not a non-empty {ndim}-d array"
                 )
             if not np.all(np.isfinite(array)):
                 raise VerificationError(f"{key} holds non-finite values (nan or inf)")
         if fan_in is not None and W.shape[0] != fan_in:
             raise VerificationError(
-                f"coef_{i} has {W.shape[0]} inputs but layer {i - 1} has {fan_in} outputs"
+                f"coef_{i} has {W.shape[0]} inputs, layer {i - 1} has {fan_in} outputs"
             )
         if b.shape[0] != W.shape[1]:
             raise VerificationError(

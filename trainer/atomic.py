@@ -26,7 +26,7 @@ def write_synced(path: Path, data: bytes) -> None:
 
 
 def replace_atomically(path: Path, data: bytes) -> None:
-    """Give `path` the content `data` so that readers see the old or the new, never half.
+    """Replace `path` with `data`: readers see the old or the new, never half.
 
     Writes a dot-named sibling, syncs it, renames it over `path` (atomic on POSIX) and
     syncs the directory so the rename survives a power cut.
@@ -42,7 +42,7 @@ def replace_atomically(path: Path, data: bytes) -> None:
 
 
 def append_synced(path: Path, line: bytes) -> None:
-    """Append one line to `path` and fsync it (O_APPEND: concurrent appends never mix)."""
+    """Append one line to `path` and fsync it (O_APPEND: appends never interleave)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.write(fd, line)

@@ -1,4 +1,4 @@
-"""The model registry on disk: `<root>/<name>/<version>/` plus `<root>/<name>/aliases.json`.
+"""The model registry on disk: `<root>/<name>/<version>/` and `<name>/aliases.json`.
 
 Scheduled trainers publish here and the service reads from here, so this is where the
 guarantees live: versions are immutable and appear atomically, two publishers never
@@ -108,7 +108,7 @@ class Registry:
             return False
 
     def versions(self, name: str) -> list[int]:
-        """Published versions, ascending. Temporary (dot) directories are not versions."""
+        """Published versions, ascending; temporary (dot) directories are ignored."""
         model_dir = self._model_dir(name)
         try:
             entries = list(os.scandir(model_dir))
@@ -346,7 +346,7 @@ class Registry:
     # --- maintenance -------------------------------------------------------------
 
     def check(self, name: str) -> list[Problem]:
-        """Verify every version and alias of a model; an empty list means all is well."""
+        """Verify every version and alias of a model; an empty list: all is well."""
         model_dir = self._model_dir(name)
         problems = []
         versions = self.versions(name)

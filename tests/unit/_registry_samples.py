@@ -44,7 +44,7 @@ def fields(hidden: int = 3, validation_accuracy: float = 0.9) -> dict[str, Any]:
 
 
 def rewrite_manifest(version_dir: Path, edit: Any) -> None:
-    """Apply `edit(manifest)` and re-seal the manifest's digest, as a careful forger would.
+    """Apply `edit(manifest)` and re-seal its digest, as a careful forger would.
 
     Tests use it to reach the checks behind the digest (shapes, schema, checksums).
     """
@@ -56,7 +56,7 @@ def rewrite_manifest(version_dir: Path, edit: Any) -> None:
 
 
 def replace_weights(version_dir: Path, data: bytes) -> None:
-    """Swap in other weights and re-seal the manifest so only the weights' own checks act."""
+    """Swap in other weights and re-seal the manifest: only the array checks remain."""
     (version_dir / artifact.WEIGHTS_FILE).write_bytes(data)
     sha = artifact.sha256_hex(data)
     rewrite_manifest(
