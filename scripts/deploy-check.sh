@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `make deploy-check` (and CI after `make test`): prove the deployment files work.
+#  1. the Kubernetes manifests render with kustomize and the rendered output passes
+#     kubernetes-validate --strict and yamllint;
+#  2. checkov passes on the manifests and the Dockerfile (skips, with reasons, in
+#     .checkov.yaml); hadolint passes on the Dockerfile;
+#  3. the compose file validates;
+#  4. the image builds, and runs read-only: empty registry -> trainer in the same image
+#     publishes -> ready -> /predict, /boundary -> a second version is served without a
+#     restart (scripts/deploy_smoke.py).
+# Installs what it needs (scripts/install-deploy-tools.sh). SKIP_IMAGE=1 stops after 3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$SECONDS
+
+step() {
+    printf '\n==> deploy-check: %s (%ss)\n' "$*" "$((SECONDS - started))"
+}
+
+step "install tools"
+scripts/install-deploy-tools.sh
+tools=.venv-deploy/bin
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+step "kustomize render"
+"$tools/kubectl" kustomize deploy/k8s >"$work/k8s.yaml"
+echo "$(grep -c '^kind:' "$work/k8s.yaml") resources rendered"
+
+step "kubernetes-validate --strict"
+# the newest schemas it bundles, and the oldest Kubernetes the manifests support
+# (CronJob timeZone and podFailurePolicy are stable from 1.30 on)
+"$tools/kubernetes-validate" --strict --quiet "$work/k8s.yaml"
+"$tools/kubernetes-validate" --strict --quiet -k 1.30.0 "$work/k8s.yaml"
+
+step "yamllint"
+"$tools/yamllint" --strict "$work/k8s.yaml" deploy/ .yamllint .checkov.yaml
+
+step "checkov (manifests, Dockerfile)"
+"$tools/checkov" --config-file .checkov.yaml -f "$work/k8s.yaml" -f deploy/Dockerfile
+
+step "hadolint"
+"$tools/hadolint" deploy/Dockerfile
+
+step "compose config"
+docker-compose -f deploy/compose.yaml config -q
+sh -n deploy/retrain.sh
+
+if [[ "${SKIP_IMAGE:-0}" == 1 ]]; then
+    step "SKIP_IMAGE=1: image not built"
+    exit 0
+fi
+
+step "build image"
+scripts/build-image.sh
+
+step "run image"
+# shellcheck source=scripts/lib/podman-env.sh
+source scripts/lib/podman-env.sh
+python3 scripts/deploy_smoke.py --image "$IMAGE"
+
+step "done"
