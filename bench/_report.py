@@ -1,0 +1,130 @@
+"""The training benchmark's report: markdown tables, the machine, and the doc section.
+
+Kept apart from the measuring so that bench/train.py reads as what is timed, and so
+that rewriting one `## ` section of docs/benchmarks.md leaves the others alone.
+"""
+
+import os
+import platform
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import sklearn
+
+PLAIN, SKLEARN, PRESET = range(3)
+TARGET_VS_PLAIN = 2.0
+TARGET_VS_SKLEARN = 2.5
+TARGET_RSS_MB = 400.0
+
+
+@dataclass(frozen=True)
+class Row:
+    """One contender of the tutorial run: median seconds over the repeats."""
+
+    name: str
+    seconds: float
+    passes: int
+    accuracy: float
+
+
+def render(
+    small: list[Row],
+    big: dict[str, dict[str, float | None]],
+    *,
+    passes: int,
+    n_big: int,
+    repeats: int,
+    command: str,
+    machine: str,
+) -> str:
+    """The Training section's body: what ran, where, the tables and the targets."""
+    preset = small[PRESET]
+    vs_plain = small[PLAIN].seconds / preset.seconds
+    vs_sklearn = small[SKLEARN].seconds / preset.seconds
+    full, mini = big["fullbatch"], big["minibatch"]
+    vs_full = mini["samples_per_second"] / full["samples_per_second"]
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"Measured {date} with `{command}` (medians of {repeats}).",
+        f"Machine: {machine}.",
+        "",
+        f"**Tutorial run**: make_moons(200, noise=0.20, random_state=0), hidden 3, "
+        f"{passes:,} full-batch passes.",
+        "",
+        "| implementation | median s | passes/s | preset is faster by | "
+        "train accuracy |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in small:
+        lines.append(
+            f"| {row.name} | {row.seconds:.3f} | {row.passes / row.seconds:,.0f} "
+            f"| {row.seconds / preset.seconds:.2f}x | {row.accuracy:.3f} |"
+        )
+    lines += [
+        "",
+        f"**{n_big:,} moons points, hidden 50**, each run in its own process; peak "
+        "RSS is the process's VmHWM (interpreter, numpy and scikit-learn included), "
+        "accuracy on 10,000 fresh points.",
+        "",
+        "| run | samples/s | seconds | peak RSS MB | RSS before training MB "
+        "| accuracy |",
+        "|---|---:|---:|---:|---:|---:|",
+        _big_row("one full-batch pass of the tutorial's loop", full),
+        _big_row(f"mini-batch ScratchNetClassifier, {mini['passes']:.0f} epochs", mini),
+        "",
+        "| target | measured | met |",
+        "|---|---:|:-:|",
+        _target("preset vs plain loop", vs_plain, TARGET_VS_PLAIN),
+        _target("preset vs scikit-learn", vs_sklearn, TARGET_VS_SKLEARN),
+        _target("mini-batch samples/s vs one full-batch pass", vs_full, 1.0),
+        f"| mini-batch peak RSS < {TARGET_RSS_MB:.0f} MB | "
+        f"{mini['peak_rss_mb']:.0f} MB | "
+        f"{'yes' if mini['peak_rss_mb'] < TARGET_RSS_MB else '**no**'} |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> str:
+    """CPU, cores, OS, Python and the numeric libraries, in one line."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            found = re.search(r"^model name\s*:\s*(.+)$", f.read(), re.MULTILINE)
+        cpu = found.group(1).strip() if found else cpu
+    except OSError:
+        pass
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, numpy {np.__version__} "
+        f"({blas.get('name')} {blas.get('version')}), "
+        f"scikit-learn {sklearn.__version__}"
+    )
+
+
+def write_section(path: Path, heading: str, body: str) -> None:
+    """Replace the body of `## heading` in path, up to the next `## ` heading."""
+    text = path.read_text()
+    pattern = re.compile(
+        rf"(^## {re.escape(heading)}\n)(.*?)(?=^## |\Z)", re.MULTILINE | re.DOTALL
+    )
+    if not pattern.search(text):
+        raise SystemExit(f"{path} has no '## {heading}' section to rewrite")
+    new = pattern.sub(lambda m: m.group(1) + "\n" + body + "\n", text, count=1)
+    path.write_text(new)
+
+
+def _big_row(name: str, run: dict[str, float | None]) -> str:
+    return (
+        f"| {name} | {run['samples_per_second']:,.0f} | {run['seconds']:.2f} "
+        f"| {run['peak_rss_mb']:.0f} | {run['rss_before_training_mb']:.0f} "
+        f"| {'n/a' if run['accuracy'] is None else format(run['accuracy'], '.3f')} |"
+    )
+
+
+def _target(name: str, ratio: float, target: float) -> str:
+    met = "yes" if ratio >= target else "**no**"
+    return f"| {name} >= {target:g}x | {ratio:.2f}x | {met} |"
