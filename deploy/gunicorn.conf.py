@@ -1,0 +1,112 @@
+"""gunicorn settings for scratchnet's service; each can be set from the environment.
+
+Run as `gunicorn -c deploy/gunicorn.conf.py 'service:create_app()'`. This file runs in
+the master before any worker imports the app, which is what lets it fix the BLAS thread
+count and the Prometheus directory for every worker.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# --- before numpy: one BLAS thread per worker ---------------------------------------
+# Workers are the parallelism. A BLAS pool per worker on top of that oversubscribes the
+# cores (measured: two workers computing a big grid ran ~10x slower with default
+# threads). BLAS reads these when numpy is first imported, which happens in each worker
+# after the fork (no preload_app), so setting them here is early enough. setdefault: an
+# operator who knows better can still choose.
+for _variable in (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+):
+    os.environ.setdefault(_variable, "1")
+
+# --- metrics across workers ---------------------------------------------------------
+# prometheus-client's multiprocess mode: each worker writes its samples to files in this
+# directory and /metrics sums them. It must be set before a worker imports
+# prometheus_client, i.e. here. Without one configured, a private temporary directory.
+_created_metrics_dir = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _created_metrics_dir = tempfile.mkdtemp(prefix="scratchnet-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_metrics_dir
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def _default_bind() -> str:
+    # PORT is the platform convention (and gunicorn's own): listen on every interface;
+    # otherwise loopback, so a laptop's service is not reachable from the network
+    port = os.environ.get("PORT", "").strip()
+    return f"0.0.0.0:{port}" if port else "127.0.0.1:8000"
+
+
+def _default_workers() -> int:
+    # CPU-bound numpy work: one sync worker per core the process may run on
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# Containers set SCRATCHNET_BIND=0.0.0.0:8000 (or PORT=8000).
+bind = os.environ.get("SCRATCHNET_BIND", "").strip() or _default_bind()
+# WEB_CONCURRENCY: the common name for it; in a pod, set it to the CPU limit, because
+# the core count seen here is the node's.
+workers = _env_int("WEB_CONCURRENCY", _default_workers())
+# sync: requests are short and CPU-bound, so one at a time per process is the fastest
+# and the simplest; slow clients belong behind a buffering proxy
+worker_class = "sync"
+# A worker silent this long is killed and replaced. The largest allowed grid takes well
+# under a second; 30 s only catches a wedged worker.
+timeout = _env_int("SCRATCHNET_TIMEOUT", 30)
+# SIGTERM: stop accepting, let in-flight requests finish for up to this long. Below
+# Kubernetes' default 30 s termination grace (minus a preStop sleep) so gunicorn exits
+# on its own before the kubelet's SIGKILL.
+graceful_timeout = _env_int("SCRATCHNET_GRACEFUL_TIMEOUT", 20)
+# Sync workers close the connection after each response; this only bounds how long a
+# worker waits for the first request bytes of a kept-alive connection from a proxy.
+keepalive = _env_int("SCRATCHNET_KEEPALIVE", 2)
+# The worker heartbeat file on tmpfs: a disk-backed /tmp (container overlays) can stall
+# the heartbeat and get healthy workers killed.
+worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
+# gunicorn 27 opens a control socket under $HOME; a non-root user in a container has no
+# writable home, and nothing here uses it.
+control_socket_disable = True
+# The app writes one JSON line per request (request id, model, version, latency) to
+# stdout, so gunicorn's own access log would only repeat it; set SCRATCHNET_ACCESS_LOG=-
+# to have it as well.
+accesslog = os.environ.get("SCRATCHNET_ACCESS_LOG") or None
+# gunicorn's own messages (worker boots, timeouts, signals) on stderr
+errorlog = "-"
+loglevel = os.environ.get("SCRATCHNET_LOG_LEVEL", "info").lower()
+# Workers each build their app after the fork: every worker owns its model store and
+# its poll thread (threads do not survive a fork), and BLAS starts single-threaded.
+preload_app = False
+
+
+def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
+    # stale samples from a previous run would be summed into this one's
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's Arbiter, Worker
+    # drop a dead worker's live gauges (served version); its counters are kept
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
+    if _created_metrics_dir is not None:
+        shutil.rmtree(_created_metrics_dir, ignore_errors=True)

@@ -1,0 +1,45 @@
+"""scratchnet's prediction service: a Flask app factory over the model store.
+
+Started as `gunicorn -c deploy/gunicorn.conf.py 'service:create_app()'`; each worker
+builds its own app, store and poll thread. Settings are read here, never at import.
+"""
+
+import orjson
+from flask import Flask
+
+from service import api, errors, instrument, logs, metrics
+from service.cache import BytesCache
+from service.openapi import document
+from service.settings import Settings
+from service.store import ModelStore
+from trainer.registry import Registry
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    logs.configure(settings.log_level)
+    app = Flask(__name__)
+    # werkzeug refuses bigger bodies even when they arrive without a Content-Length
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    store = ModelStore(
+        Registry(settings.registry),
+        settings.default_model,
+        version_cache_size=settings.version_cache_size,
+        events=metrics.StoreEvents(),
+    )
+    # the first load happens before the worker takes traffic, so a worker is ready
+    # as soon as it is up; later versions arrive through the poll thread
+    store.refresh()
+    store.start(settings.poll_seconds)
+    app.extensions["models"] = store
+    app.extensions["scratchnet.settings"] = settings
+    app.extensions["scratchnet.openapi"] = orjson.dumps(document(settings))
+    app.extensions["scratchnet.boundary_cache"] = (
+        BytesCache(settings.boundary_cache_bytes)
+        if settings.boundary_cache_bytes
+        else None
+    )
+    app.register_blueprint(api.bp)
+    errors.register(app)
+    instrument.register(app)
+    return app

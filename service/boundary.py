@@ -1,0 +1,108 @@
+"""Decision-boundary grids: where the grid lies, and its three encodings.
+
+Apart from the views because the grid's defaults come from the model's manifest and the
+encodings (JSON, .npy, PNG) are byte formats with their own rules.
+"""
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+
+from service.errors import bad_request
+from service.png import encode_indexed
+from service.runtime import ServedModel
+from service.validation import GridRequest
+
+# the design's default: the training data's extent plus this margin on every side
+MARGIN = 0.5
+MEDIA_TYPES = {
+    "json": "application/json",
+    "npy": "application/octet-stream",
+    "png": "image/png",
+}
+
+
+@dataclass(frozen=True)
+class Grid:
+    x_min: float
+    x_max: float
+    y_min: float
+    y_max: float
+    nx: int
+    ny: int
+
+    def axes(self) -> tuple[np.ndarray, np.ndarray]:
+        """xs (nx,) and ys (ny,), each from min to max inclusive."""
+        return (
+            np.linspace(self.x_min, self.x_max, self.nx),
+            np.linspace(self.y_min, self.y_max, self.ny),
+        )
+
+
+def resolve_grid(request: GridRequest, model: ServedModel) -> Grid:
+    """Fill bounds the client left out from the model's training extent; check order."""
+    if model.n_features != 2:
+        raise bad_request(
+            "not_two_features",
+            f"a decision boundary is drawn over two features; model {model.name!r} "
+            f"version {model.version} takes {model.n_features}",
+        )
+    defaults = default_bounds(model)
+    x_min, x_max, y_min, y_max = (
+        default if given is None else given
+        for given, default in zip(
+            (request.x_min, request.x_max, request.y_min, request.y_max),
+            defaults,
+            strict=True,
+        )
+    )
+    for axis, low, high in (("x", x_min, x_max), ("y", y_min, y_max)):
+        if not low < high:
+            raise bad_request(
+                "invalid_bounds",
+                f"{axis}_min must be less than {axis}_max, got {axis}_min={low:g} and "
+                f"{axis}_max={high:g}",
+            )
+    return Grid(x_min, x_max, y_min, y_max, request.nx, request.ny)
+
+
+def default_bounds(model: ServedModel) -> tuple[float, float, float, float]:
+    """The training data's extent plus MARGIN ([-1, 1] per axis without one)."""
+    data = model.manifest.get("data") or {}
+    low, high = data.get("feature_min"), data.get("feature_max")
+    if not (
+        isinstance(low, list) and isinstance(high, list) and len(low) == len(high) == 2
+    ):
+        low, high = [-MARGIN, -MARGIN], [MARGIN, MARGIN]
+    return (
+        float(low[0]) - MARGIN,
+        float(high[0]) + MARGIN,
+        float(low[1]) - MARGIN,
+        float(high[1]) + MARGIN,
+    )
+
+
+def render(model: ServedModel, grid: Grid, fmt: str) -> bytes:
+    """The grid's labels as response bytes in `fmt` (json, npy or png)."""
+    xs, ys = grid.axes()
+    indices = model.classify_grid(xs, ys)  # (ny, nx)
+    if fmt == "npy":
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, indices, allow_pickle=False)
+        return buffer.getvalue()
+    if fmt == "png":
+        # image row 0 is the top, where y is largest
+        return encode_indexed(indices[::-1], len(model.classes))
+    return orjson.dumps(
+        {
+            "model": model.name,
+            "version": model.version,
+            "classes": model.classes,
+            "x": xs,
+            "y": ys,
+            "labels": model.labels(indices),
+        },
+        option=orjson.OPT_SERIALIZE_NUMPY,
+    )

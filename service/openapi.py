@@ -1,0 +1,378 @@
+"""The OpenAPI 3 document of the API, built from the settings so its limits are true.
+
+Kept beside the routes rather than generated from them: the document states what a
+client may send (maxItems, minimum, maximum) and every error it can get back, and those
+numbers come from the same Settings the validators enforce.
+"""
+
+from service.settings import Settings
+from service.validation import DEFAULT_GRID_SIZE, FORMATS
+
+_ERROR_TEXT = {
+    "400": "Malformed or invalid input; the message says what was wrong.",
+    "404": "Unknown model, version or alias.",
+    "413": "Too many points, grid cells or body bytes.",
+    "415": "The body is not declared as JSON.",
+    "503": "No verified version of the model is loaded yet.",
+}
+
+
+def document(settings: Settings) -> dict:
+    bound = settings.max_abs_feature
+    number = {"type": "number", "minimum": -bound, "maximum": bound}
+    size = {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": settings.max_grid_cells,
+        "default": DEFAULT_GRID_SIZE,
+    }
+    grid_fields = {
+        "x_min": {
+            **number,
+            "description": "Default: training data's min of feature 0 - 0.5.",
+        },
+        "x_max": {
+            **number,
+            "description": "Default: training data's max of feature 0 + 0.5.",
+        },
+        "y_min": {
+            **number,
+            "description": "Default: training data's min of feature 1 - 0.5.",
+        },
+        "y_max": {
+            **number,
+            "description": "Default: training data's max of feature 1 + 0.5.",
+        },
+        "nx": {
+            **size,
+            "description": f"Columns; nx * ny <= {settings.max_grid_cells}.",
+        },
+        "ny": {**size, "description": f"Rows; nx * ny <= {settings.max_grid_cells}."},
+        "format": {"type": "string", "enum": list(FORMATS), "default": "json"},
+    }
+    model_params = [
+        _query("model", {"type": "string"}, "Model name; default: the default model."),
+        _query(
+            "version",
+            {
+                "type": "string",
+                "pattern": r"^([1-9][0-9]*|[A-Za-z][A-Za-z0-9_.-]{0,63})$",
+            },
+            "A version number or an alias; default: the served version.",
+        ),
+    ]
+    boundary_ok = {
+        "description": "Class labels of the grid.",
+        "headers": _model_headers(),
+        "content": {
+            "application/json": {"schema": _ref("Boundary")},
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"},
+                "description": "A .npy file: uint8 class indices into `classes`, "
+                "shape (ny, nx).",
+            },
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+    boundary_errors = _errors("400", "404", "413", "503")
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "scratchnet",
+            "version": "1",
+            "description": (
+                "Predictions and decision boundaries of the tutorial's network. Every "
+                'error is JSON: {"error": {"status", "code", "message"}}. '
+                f"Bodies are limited to {settings.max_body_bytes} bytes."
+            ),
+        },
+        "paths": {
+            "/predict": {
+                "post": {
+                    "summary": "Classify a batch of points.",
+                    "parameters": model_params,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": _ref("PredictRequest")}
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "A label and a probability row per point.",
+                            "headers": _model_headers(),
+                            "content": {
+                                "application/json": {"schema": _ref("Prediction")}
+                            },
+                        },
+                        **_errors("400", "404", "413", "415", "503"),
+                    },
+                }
+            },
+            "/boundary": {
+                "get": {
+                    "summary": "Classify a grid over the two features.",
+                    "parameters": model_params
+                    + [
+                        _query(name, schema, None)
+                        for name, schema in grid_fields.items()
+                    ],
+                    "responses": {"200": boundary_ok, **boundary_errors},
+                },
+                "post": {
+                    "summary": "Classify a grid; the grid fields in a JSON body.",
+                    "parameters": model_params,
+                    "requestBody": {
+                        "required": False,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": grid_fields,
+                                    "additionalProperties": False,
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": boundary_ok,
+                        **_errors("400", "404", "413", "415", "503"),
+                    },
+                },
+            },
+            "/models": {
+                "get": {
+                    "summary": "Every model: versions, aliases, served version.",
+                    "responses": {
+                        "200": {
+                            "description": "The registry as this worker sees it.",
+                            "content": {"application/json": {"schema": _ref("Models")}},
+                        },
+                        **_errors("400"),
+                    },
+                }
+            },
+            "/models/{name}": {
+                "get": {
+                    "summary": "The served version's manifest.",
+                    "parameters": [_path("name", {"type": "string"})],
+                    "responses": {
+                        "200": _manifest_ok(),
+                        **_errors("400", "404", "503"),
+                    },
+                }
+            },
+            "/models/{name}/versions/{version}": {
+                "get": {
+                    "summary": "One version's manifest (a number or an alias).",
+                    "parameters": [
+                        _path("name", {"type": "string"}),
+                        _path("version", {"type": "string"}),
+                    ],
+                    "responses": {
+                        "200": _manifest_ok(),
+                        **_errors("400", "404", "503"),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Liveness: 200 while the process serves.",
+                    "responses": {"200": _plain_ok("The process is alive.")},
+                }
+            },
+            "/readyz": {
+                "get": {
+                    "summary": "Readiness: 200 once the default model is loaded.",
+                    "responses": {"200": _plain_ok("Ready."), **_errors("503")},
+                }
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics, summed over gunicorn workers.",
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text format.",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document.",
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI 3 document.",
+                            "content": {
+                                "application/json": {"schema": {"type": "object"}}
+                            },
+                        }
+                    },
+                }
+            },
+        },
+        "components": {"schemas": _schemas(settings, number)},
+    }
+
+
+def _schemas(settings: Settings, number: dict) -> dict:
+    label = {"oneOf": [{"type": "integer"}, {"type": "string"}]}
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["status", "code", "message"],
+                    "properties": {
+                        "status": {"type": "integer"},
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                }
+            },
+        },
+        "PredictRequest": {
+            "type": "object",
+            "required": ["points"],
+            "additionalProperties": False,
+            "properties": {
+                "points": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": settings.max_points,
+                    "description": "Each point has the model's n_features numbers "
+                    "(GET /models/{name}: architecture.n_features; 2 for moons).",
+                    "items": {"type": "array", "minItems": 1, "items": number},
+                }
+            },
+        },
+        "Prediction": {
+            "type": "object",
+            "required": ["model", "version", "classes", "labels", "probabilities"],
+            "properties": {
+                "model": {"type": "string"},
+                "version": {"type": "integer"},
+                "classes": {"type": "array", "items": label},
+                "labels": {"type": "array", "items": label},
+                "probabilities": {
+                    "type": "array",
+                    "items": {"type": "array", "items": {"type": "number"}},
+                },
+            },
+        },
+        "Boundary": {
+            "type": "object",
+            "required": ["model", "version", "classes", "x", "y", "labels"],
+            "properties": {
+                "model": {"type": "string"},
+                "version": {"type": "integer"},
+                "classes": {"type": "array", "items": label},
+                "x": {"type": "array", "items": {"type": "number"}},
+                "y": {"type": "array", "items": {"type": "number"}},
+                "labels": {
+                    "type": "array",
+                    "description": "ny rows of nx labels; row j is y[j].",
+                    "items": {"type": "array", "items": label},
+                },
+            },
+        },
+        "Models": {
+            "type": "object",
+            "required": ["default_model", "models"],
+            "properties": {
+                "default_model": {"type": "string"},
+                "models": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "versions", "aliases", "served_version"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "versions": {"type": "array", "items": {"type": "integer"}},
+                            "aliases": {
+                                "type": "object",
+                                "additionalProperties": {"type": "integer"},
+                            },
+                            "served_version": {"type": "integer", "nullable": True},
+                            "failed_versions": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "version": {"type": "integer"},
+                                        "error": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "Manifest": {
+            "type": "object",
+            "required": ["name", "version", "kind", "architecture"],
+            "properties": {
+                "name": {"type": "string"},
+                "version": {"type": "integer"},
+                "kind": {"type": "string", "enum": ["mlp", "logreg"]},
+                "architecture": {"type": "object"},
+            },
+        },
+    }
+
+
+def _query(name: str, schema: dict, description: str | None) -> dict:
+    parameter = {"name": name, "in": "query", "required": False, "schema": schema}
+    if description:
+        parameter["description"] = description
+    return parameter
+
+
+def _path(name: str, schema: dict) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _errors(*statuses: str) -> dict:
+    return {
+        status: {
+            "description": _ERROR_TEXT[status],
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+        for status in statuses
+    }
+
+
+def _model_headers() -> dict:
+    return {
+        "X-Model": {
+            "schema": {"type": "string"},
+            "description": "Model that answered.",
+        },
+        "X-Model-Version": {
+            "schema": {"type": "integer"},
+            "description": "Its version.",
+        },
+    }
+
+
+def _manifest_ok() -> dict:
+    return {
+        "description": "The manifest.json of the version, verified.",
+        "headers": _model_headers(),
+        "content": {"application/json": {"schema": _ref("Manifest")}},
+    }
+
+
+def _plain_ok(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }

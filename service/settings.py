@@ -1,0 +1,88 @@
+"""Service settings: one frozen dataclass, read from the environment by the factory.
+
+Kept apart so tests build `Settings(...)` directly and nothing reads the environment at
+import time; every limit the API enforces is a field here, never a constant in a view.
+"""
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    registry: Path = Path("models")
+    default_model: str = "moons"
+    poll_seconds: float = 2.0
+    max_points: int = 100_000
+    max_grid_cells: int = 4_000_000
+    # 100,000 two-feature points written in full precision take ~4.5 MB; 16 MiB leaves
+    # room for more features and whitespace while refusing runaway bodies early
+    max_body_bytes: int = 16 * 1024 * 1024
+    # features beyond this magnitude are far outside any training data and can overflow
+    # the forward pass to inf/nan; refusing them keeps every answer finite
+    max_abs_feature: float = 1e15
+    # non-served versions loaded on demand (?version=...), least recently used dropped
+    version_cache_size: int = 8
+    # rendered /boundary responses kept per worker; 0 turns the cache off
+    boundary_cache_bytes: int = 64 * 1024 * 1024
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        _require(self.poll_seconds >= 0, "SCRATCHNET_POLL_SECONDS must be >= 0")
+        for name in ("max_points", "max_grid_cells", "max_body_bytes"):
+            _require(
+                getattr(self, name) >= 1, f"SCRATCHNET_{name.upper()} must be >= 1"
+            )
+        _require(self.max_abs_feature > 0, "SCRATCHNET_MAX_ABS_FEATURE must be > 0")
+        _require(self.version_cache_size >= 0, "SCRATCHNET_VERSION_CACHE must be >= 0")
+        _require(
+            self.boundary_cache_bytes >= 0, "SCRATCHNET_BOUNDARY_CACHE_MB must be >= 0"
+        )
+        _require(bool(self.default_model), "SCRATCHNET_DEFAULT_MODEL must not be empty")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Build settings from SCRATCHNET_* variables; unset ones keep their default."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            variable, convert = _ENV[field.name]
+            raw = env.get(variable, "").strip()
+            if raw:
+                try:
+                    values[field.name] = convert(raw)
+                except ValueError as exc:
+                    raise ValueError(f"{variable}={raw!r} is not valid: {exc}") from exc
+        return cls(**values)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+def _mebibytes(raw: str) -> int:
+    return int(float(raw) * 1024 * 1024)
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
+_ENV: dict[str, tuple[str, Callable[[str], object]]] = {
+    "registry": ("SCRATCHNET_REGISTRY", Path),
+    "default_model": ("SCRATCHNET_DEFAULT_MODEL", str),
+    "poll_seconds": ("SCRATCHNET_POLL_SECONDS", float),
+    "max_points": ("SCRATCHNET_MAX_POINTS", int),
+    "max_grid_cells": ("SCRATCHNET_MAX_GRID_CELLS", int),
+    "max_body_bytes": ("SCRATCHNET_MAX_BODY_BYTES", int),
+    "max_abs_feature": ("SCRATCHNET_MAX_ABS_FEATURE", float),
+    "version_cache_size": ("SCRATCHNET_VERSION_CACHE", int),
+    "boundary_cache_bytes": ("SCRATCHNET_BOUNDARY_CACHE_MB", _mebibytes),
+    "log_level": ("SCRATCHNET_LOG_LEVEL", _log_level),
+}
