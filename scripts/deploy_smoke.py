@@ -72,6 +72,8 @@ class Smoke:
             "--volume", f"{self.volume}:/models:ro",
             "--publish", f"127.0.0.1:{port}:8000",
             "--env", "SCRATCHNET_POLL_SECONDS=1",
+            # no timer for the HEALTHCHECK (it needs systemd); it is run once below
+            "--health-interval", "disable",
             self.image,
         )  # fmt: skip
         say(f"service container {self.name} on {self.base_url}, registry empty")
