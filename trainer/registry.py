@@ -101,6 +101,14 @@ class Registry:
             if NAME_PATTERN.fullmatch(e.name) and self._has_versions(e.name)
         )
 
+    def model_dirs(self) -> list[str]:
+        """Every model directory, with or without versions (for maintenance)."""
+        return sorted(
+            e.name
+            for e in _scandir(self.root)
+            if NAME_PATTERN.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
+        )
+
     def _has_versions(self, name: str) -> bool:
         try:
             return bool(self.versions(name))
