@@ -32,21 +32,34 @@ class Workspace:
         self.n_samples = n_samples
         self._activate, self._derivative = ACTIVATIONS[activation]
         sizes = params.layer_sizes
-        hidden = sizes[1:-1]
-        # AT[i + 1]: augmented hidden activations [H^T; 1]; AT[0] is the input batch
-        self.AT: list[Array] = [np.empty((sizes[0] + 1, 0))]
-        for s in hidden:
-            AT = np.empty((s + 1, n_samples))
-            AT[s] = 1.0
-            self.AT.append(AT)
-        # ZT[i]: layer i's logits; the output layer's are kept max-shifted for `loss`
-        self.ZT = [np.empty((s, n_samples)) for s in sizes[1:]]
-        # DT[i]: gradient of the summed loss with respect to ZT[i] of a hidden layer
-        self.DT = [np.empty((s, n_samples)) for s in hidden]
-        self.FT = [np.empty((s, n_samples)) for s in hidden]  # activation derivatives
-        self.PT = np.empty((sizes[-1], n_samples))
+        layers = params.layers
         self.grad = np.empty_like(params.theta)
-        self.grad_layers = params.views_of(self.grad)
+        grad_layers = params.views_of(self.grad)
+        # per hidden layer: [W^T | b], its logits ZT, and its output AT = [H^T; 1]
+        self._hidden: list[tuple[Array, Array, Array, Array]] = []
+        for layer, size in zip(layers[:-1], sizes[1:-1], strict=True):
+            AT = np.empty((size + 1, n_samples))
+            AT[size] = 1.0
+            self._hidden.append((layer, np.empty((size, n_samples)), AT, AT[:-1]))
+        self._output = layers[-1]
+        # the output layer's logits, kept max-shifted for `loss`
+        self._ZT = np.empty((sizes[-1], n_samples))
+        self.PT = np.empty((sizes[-1], n_samples))
+        # from the output layer down to the second: the layer's gradient, its input
+        # AT = [H^T; 1], its W^T transposed, and buffers for the delta one layer down
+        # and for the activation's derivative there
+        self._below: list[tuple[Array, Array, Array, Array, Array]] = [
+            (
+                grad_layers[i],
+                self._hidden[i - 1][2],
+                layers[i][:, :-1].T,
+                np.empty((sizes[i], n_samples)),
+                np.empty((sizes[i], n_samples)),
+            )
+            for i in range(len(layers) - 1, 0, -1)
+        ]
+        self._first_grad = grad_layers[0]
+        self.XT = np.empty((sizes[0] + 1, n_samples))
         self.penalty = np.zeros_like(params.theta)  # alpha * W, zero on biases
         self._alpha_mask = self.alpha * params.weight_mask
         self._row_max = np.empty(n_samples)
@@ -61,16 +74,12 @@ class Workspace:
         XT is (n_features + 1, n_samples). PT lives in a workspace buffer, valid
         until the next `forward`; `backward` overwrites it.
         """
-        self.AT[0] = XT
-        layers = self.params.layers
-        last = len(layers) - 1
-        for i, layer in enumerate(layers):
-            ZT = np.dot(layer, self.AT[i], out=self.ZT[i])
-            if i < last:
-                self._activate(ZT, out=self.AT[i + 1][:-1])
-        return self._softmax(self.ZT[last])
-
-    def _softmax(self, ZT: Array) -> Array:
+        self.XT = AT = XT
+        for layer, ZT, AT_out, HT in self._hidden:
+            np.dot(layer, AT, out=ZT)
+            self._activate(ZT, out=HT)
+            AT = AT_out
+        ZT = np.dot(self._output, AT, out=self._ZT)
         m, s, PT = self._row_max, self._row_sum, self.PT
         # max-shift before exp: softmax is shift-invariant and exp can then never
         # overflow; the largest term becomes exp(0) = 1, so every sum is >= 1
@@ -78,7 +87,7 @@ class Workspace:
             np.maximum(ZT[0], ZT[1], out=m)
         else:
             np.max(ZT, axis=0, out=m)
-        np.subtract(ZT, m, out=ZT)  # ZT keeps the shifted logits for `loss`
+        np.subtract(ZT, m, out=ZT)
         np.exp(ZT, out=PT)
         np.dot(self._ones_classes, PT, out=s)
         np.divide(PT, s, out=PT)
@@ -89,16 +98,17 @@ class Workspace:
 
         YT is one-hot (n_classes, n_samples). Divided by n_samples this is the
         tutorial's loss, and scikit-learn's: mean cross-entropy
-        + alpha / (2 n_samples) * sum ||W||^2.
-        Uses -log P[y] = log(sum) - shifted_logit[y], which stays finite even where
-        P[y] underflows to 0. Also fills `penalty` = alpha * W for `backward`.
+        + alpha / (2 n_samples) * sum ||W||^2. Uses -log P[y] = log(sum of exp) -
+        shifted logit[y], finite even where P[y] underflows to 0. Also fills
+        `penalty` = alpha * W for `backward`.
         """
         np.log(self._row_sum, out=self._log_sum)
-        data = np.dot(self._log_sum, self._ones_samples) - np.vdot(YT, self.ZT[-1])
+        data = float(np.dot(self._log_sum, self._ones_samples))
+        data -= float(np.vdot(YT, self._ZT))
         if self.alpha == 0.0:
-            return float(data)
+            return data
         np.multiply(self.params.theta, self._alpha_mask, out=self.penalty)
-        return float(data + 0.5 * np.vdot(self.penalty, self.params.theta))
+        return data + 0.5 * float(np.vdot(self.penalty, self.params.theta))
 
     def backward(self, YT: Array) -> Array:
         """Gradient of `loss` with respect to `params.theta`, into `grad`; returns it.
@@ -109,15 +119,13 @@ class Workspace:
         # dP_c/dZ_k = P_c (1[c = k] - P_k) the chain rule sums to P_k - Y_k because
         # the one-hot Y sums to 1
         DT = np.subtract(self.PT, YT, out=self.PT)
-        layers = self.params.layers
-        for i in range(len(layers) - 1, -1, -1):
-            AT = self.AT[i]
-            # D^T [H, 1] = [dL/dW^T | dL/db]: the ones row turns into the bias sums
-            np.dot(DT, AT.T, out=self.grad_layers[i])
-            if i > 0:
-                DT_below = np.dot(layers[i][:, :-1].T, DT, out=self.DT[i - 1])
-                DT_below *= self._derivative(AT[:-1], out=self.FT[i - 1])
-                DT = DT_below
+        for grad_layer, AT, W, DT_below, FT in self._below:
+            # D^T [H, 1] = [dL/dW^T | dL/db]: the row of ones sums D for the bias
+            np.dot(DT, AT.T, out=grad_layer)
+            np.dot(W, DT, out=DT_below)
+            DT_below *= self._derivative(AT[:-1], out=FT)
+            DT = DT_below
+        np.dot(DT, self.XT.T, out=self._first_grad)
         if self.alpha != 0.0:
             # L2 appears in two places only, `loss` and here; biases are not penalised
             self.grad += self.penalty
