@@ -4,6 +4,8 @@ Started as `gunicorn -c deploy/gunicorn.conf.py 'service:create_app()'`; each wo
 builds its own app, store and poll thread. Settings are read here, never at import.
 """
 
+from collections.abc import Callable
+
 import orjson
 from flask import Flask
 
@@ -15,10 +17,17 @@ from service.store import ModelStore
 from trainer.registry import Registry
 
 
+class _SyncFlask(Flask):
+    # every view and hook here is synchronous; Flask would otherwise inspect each one
+    # for a coroutine on every request
+    def ensure_sync(self, func: Callable) -> Callable:
+        return func
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level)
-    app = Flask(__name__)
+    app = _SyncFlask(__name__)
     # werkzeug refuses bigger bodies even when they arrive without a Content-Length
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     store = ModelStore(
@@ -41,5 +50,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.register_blueprint(api.bp)
     errors.register(app)
-    instrument.register(app)
+    app.wsgi_app = instrument.Instrumented(app.wsgi_app)
     return app

@@ -6,10 +6,11 @@ answered, in the body when it is JSON and in X-Model / X-Model-Version headers a
 """
 
 import orjson
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
 
 from service import metrics
 from service.boundary import MEDIA_TYPES, render, resolve_grid
+from service.instrument import MODEL_KEY, VERSION_KEY
 from service.runtime import ServedModel
 from service.settings import Settings
 from service.store import ModelStore
@@ -33,7 +34,7 @@ MODEL_CHOICE = ("model", "version")
 @bp.post("/predict")
 def predict() -> Response:
     settings = _settings()
-    fields = query_fields(request.args.items(multi=True), MODEL_CHOICE)
+    fields = _query(MODEL_CHOICE)
     body = _json_body(settings)
     doc = parse_json(body)
     model = _model(fields)
@@ -59,13 +60,11 @@ def boundary() -> Response:
     settings = _settings()
     limits = (settings.max_grid_cells, settings.max_abs_feature)
     if request.method == "GET":
-        fields = query_fields(
-            request.args.items(multi=True), MODEL_CHOICE + GRID_FIELDS
-        )
+        fields = _query(MODEL_CHOICE + GRID_FIELDS)
         grid_fields = {k: v for k, v in fields.items() if k not in MODEL_CHOICE}
         grid_request = parse_grid_query(grid_fields, *limits)
     else:
-        fields = query_fields(request.args.items(multi=True), MODEL_CHOICE)
+        fields = _query(MODEL_CHOICE)
         grid_request = _grid_body(settings, limits)
     model = _model(fields)
     grid = resolve_grid(grid_request, model)
@@ -94,7 +93,7 @@ def _grid_body(settings: Settings, limits: tuple[int, float]) -> GridRequest:
 
 @bp.get("/models")
 def models() -> Response:
-    query_fields(request.args.items(multi=True), ())
+    _query(())
     store = _store()
     listing = []
     for name, state in sorted(store.states().items()):
@@ -115,14 +114,14 @@ def models() -> Response:
 
 @bp.get("/models/<name>")
 def model_manifest(name: str) -> Response:
-    query_fields(request.args.items(multi=True), ())
+    _query(())
     model = _model({"model": name})
     return _json(model.manifest, model)
 
 
 @bp.get("/models/<name>/versions/<version>")
 def version_manifest(name: str, version: str) -> Response:
-    query_fields(request.args.items(multi=True), ())
+    _query(())
     model = _model({"model": name, "version": version})
     return _json(model.manifest, model)
 
@@ -168,20 +167,35 @@ def _store() -> ModelStore:
 def _model(fields: dict) -> ServedModel:
     """Resolve `model`/`version` and note them for the request log and metrics."""
     model = _store().get(fields.get("model"), parse_version(fields.get("version")))
-    g.model, g.version = model.name, str(model.version)
+    environ = request.environ
+    environ[MODEL_KEY], environ[VERSION_KEY] = model.name, str(model.version)
     return model
 
 
+def _query(allowed: tuple[str, ...]) -> dict[str, str]:
+    if not request.environ.get("QUERY_STRING"):
+        return {}  # the common case, without building werkzeug's MultiDict
+    return query_fields(request.args.items(multi=True), allowed)
+
+
 def _json_body(settings: Settings) -> bytes:
-    require_json(request.content_type)
-    check_body_size(request.content_length, settings.max_body_bytes)
+    # straight from the WSGI environ: werkzeug's accessors cost more than the parse
+    environ = request.environ
+    require_json(environ.get("CONTENT_TYPE"))
+    length = environ.get("CONTENT_LENGTH", "")
+    if length.isdigit():
+        check_body_size(int(length), settings.max_body_bytes)
+        return environ["wsgi.input"].read(int(length))
+    # chunked: werkzeug reads it and enforces MAX_CONTENT_LENGTH (413) as it goes
     return request.get_data(cache=False)
 
 
 def _json(payload: object, model: ServedModel | None = None) -> Response:
     content = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
-    response = Response(content, mimetype="application/json")
-    return _named(response, model) if model is not None else response
+    headers = [("Content-Type", "application/json")]
+    if model is not None:
+        headers += [("X-Model", model.name), ("X-Model-Version", str(model.version))]
+    return Response(content, headers=headers)
 
 
 def _named(response: Response, model: ServedModel) -> Response:

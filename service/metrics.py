@@ -111,11 +111,22 @@ def observe_request(
 
 
 def count_points(model: str, version: int, n_points: int) -> None:
-    POINTS.labels(model, str(version)).inc(n_points)
+    _child(POINTS, model, version).inc(n_points)
 
 
 def count_cells(model: str, version: int, n_cells: int) -> None:
-    CELLS.labels(model, str(version)).inc(n_cells)
+    _child(CELLS, model, version).inc(n_cells)
+
+
+_model_children: dict[tuple, Counter] = {}
+
+
+def _child(counter: Counter, model: str, version: int) -> Counter:
+    key = (counter, model, version)
+    child = _model_children.get(key)
+    if child is None:
+        child = _model_children[key] = counter.labels(model, str(version))
+    return child
 
 
 def exposition() -> tuple[bytes, str]:

@@ -19,6 +19,7 @@ JSON_MEDIA_TYPES = ("application/json",)
 GRID_FIELDS = ("x_min", "x_max", "y_min", "y_max", "nx", "ny", "format")
 FORMATS = ("json", "npy", "png")
 DEFAULT_GRID_SIZE = 200
+_SMALL = 64  # values below which points are checked one by one
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 
 
@@ -88,6 +89,10 @@ def parse_points(
             "too_many_points",
             f"{n_samples} points sent; the limit is {max_points} per request",
         )
+    if n_samples * n_features <= _SMALL:
+        # a few values: checking each in Python is cheaper than numpy's set-up
+        _raise_first_problem(points, n_features, max_abs)
+        return np.array(points, dtype=np.float64)
     # numpy would silently turn true/false into 1/0; a body without those literals
     # cannot hold a boolean, so the array conversion below is exact
     if b"true" not in body and b"false" not in body:

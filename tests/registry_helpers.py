@@ -4,11 +4,13 @@ Random weights rather than a training run: publishing takes milliseconds, and ev
 test that checks a prediction recomputes it from the published weights.npz anyway.
 """
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from trainer import artifact
 from trainer.registry import Registry
 
 
@@ -62,16 +64,24 @@ def forward_from_disk(registry_root: Path, name: str, version: int, X: np.ndarra
 def corrupt_copy(registry_root: Path, name: str, source: int, target: int) -> None:
     """Place a copy of version `source` as `target` with one weight byte flipped.
 
-    Built beside the versions and renamed in, like a publication, so a poller sees the
-    whole (corrupt) version at once.
+    The manifest is rebuilt for `target` (so it verifies on its own) and still names
+    the original weights' sha256, which the flipped byte no longer matches. Built beside
+    the versions and renamed in, like a publication, so a poller sees it whole.
     """
     model_dir = registry_root / name
-    temp = model_dir / f".corrupt-{target}"
-    temp.mkdir()
-    manifest = (model_dir / str(source) / "manifest.json").read_text()
-    manifest = manifest.replace(f'"version": {source},', f'"version": {target},')
-    (temp / "manifest.json").write_text(manifest)
+    manifest = json.loads((model_dir / str(source) / "manifest.json").read_text())
+    fields = {
+        key: value
+        for key, value in manifest.items()
+        if key not in ("schema_version", "name", "version", "files", "manifest_digest")
+    }
+    rebuilt = artifact.build_manifest(
+        name, target, fields, manifest["files"]["weights.npz"]
+    )
     weights = bytearray((model_dir / str(source) / "weights.npz").read_bytes())
     weights[-100] ^= 0xFF
+    temp = model_dir / f".corrupt-{target}"
+    temp.mkdir()
+    (temp / "manifest.json").write_bytes(artifact.manifest_bytes(rebuilt))
     (temp / "weights.npz").write_bytes(bytes(weights))
     temp.rename(model_dir / str(target))
