@@ -41,13 +41,18 @@ BAD_INPUT = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2), already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:
         return args.handler(args)
     except BAD_INPUT as exc:
         return _refuse(exc, EXIT_BAD_INPUT)
     except VerificationError as exc:
         return _refuse(exc, EXIT_VERIFY_FAILED)
+    except OSError as exc:  # the disk, not the code: full, read-only, permissions
+        return _refuse(exc, EXIT_INTERNAL)
     except KeyboardInterrupt:
         return 130
     except Exception:
@@ -194,7 +199,8 @@ def _add_training_options(sub: argparse.ArgumentParser, sweep: bool = False) -> 
         ("--kind", "kind", "KIND", "mlp (network) or logreg (the baseline) (mlp)"),
         ("--hidden", "hidden", "SIZES", hidden_help),
         ("--activation", "activation", "FN", f"tanh, sigmoid or relu ({d.activation})"),
-        ("--optimizer", "optimizer", "OPT", f"gd, sgd, momentum or adam ({d.optimizer})"),
+        ("--optimizer", "optimizer", "OPT", "gd, sgd, momentum or adam "
+         f"({d.optimizer})"),
         ("--epochs", "epochs", "N", f"passes over the training data ({d.epochs})"),
         ("--learning-rate", "learning_rate", "LR", f"step size ({d.learning_rate})"),
         ("--learning-rate-decay", "learning_rate_decay", "D", "annealing: lr / (1 + D "
@@ -285,11 +291,11 @@ def _train(args: argparse.Namespace) -> int:
 
 def _train_summary(result: Any, outcome: Any, figures: list[Path]) -> str:
     m = result.metrics
+    baseline = m["baseline_validation_accuracy"]
     lines = [
         f"published {outcome.name} v{outcome.version}: validation accuracy "
-        f"{m['validation_accuracy']:.3f} (baseline {m['baseline_validation_accuracy']:.3f}"
-        f"), train accuracy {m['train_accuracy']:.3f}, validation loss "
-        f"{m['validation_loss']:.4f}"
+        f"{m['validation_accuracy']:.3f} (baseline {baseline:.3f}), train accuracy "
+        f"{m['train_accuracy']:.3f}, validation loss {m['validation_loss']:.4f}"
     ]
     gate = outcome.gate
     if gate and gate["production_accuracy"] is not None:
@@ -372,8 +378,9 @@ def _version_line(row: dict[str, Any]) -> str:
         return f"v{row['version']:<4} DOES NOT VERIFY: {row['error']}  {marks}"
     accuracy = row["validation_accuracy"]
     shown = "n/a" if accuracy is None else f"{accuracy:.3f}"
+    hidden = str(row["hidden_layer_sizes"])
     return (
-        f"v{row['version']:<4} {row['kind']:<6} hidden={row['hidden_layer_sizes']!s:<8} "
+        f"v{row['version']:<4} {row['kind']:<6} hidden={hidden:<8} "
         f"val_acc={shown}  {row['created_at']}  {marks}"
     ).rstrip()
 

@@ -90,8 +90,10 @@ def _draw_boundary(axes: Any, result: TrainResult, title: str) -> None:
     regions = P.argmax(axis=1).reshape(xx.shape)
     n_classes = len(result.classes)
     levels = np.arange(n_classes + 1) - 0.5
-    axes.contourf(xx, yy, regions, levels=levels, cmap=CMAP, alpha=0.8)
-    style = {"cmap": CMAP, "vmin": 0, "vmax": n_classes - 1, "edgecolors": "k"}
+    # one colour scale for regions and points, so a point's colour names its region
+    scale = {"cmap": CMAP, "vmin": 0, "vmax": max(n_classes - 1, 1)}
+    axes.contourf(xx, yy, regions, levels=levels, alpha=0.55, **scale)
+    style = {**scale, "edgecolors": "k"}
     axes.scatter(
         *result.X_train.T,
         c=class_indices(result.y_train, result.classes),
@@ -111,7 +113,10 @@ def _draw_boundary(axes: Any, result: TrainResult, title: str) -> None:
     )
     axes.set(xlim=(x_min, x_max), ylim=(y_min, y_max), title=title)
     axes.title.set_fontsize(10)
-    axes.legend(loc="lower right", fontsize=8)
+    legend = axes.legend(loc="lower right", fontsize=8)
+    for handle in legend.legend_handles:  # markers only: their colour means nothing
+        handle.set_array(None)
+        handle.set_facecolor("white")
 
 
 def _figure_class() -> Any:

@@ -15,6 +15,7 @@ import numpy as np
 
 from trainer import network
 from trainer.baseline import BASELINE_PARAMS, export_baseline, fit_baseline
+from trainer.classifier import ScratchNetClassifier
 from trainer.config import TrainOptions
 from trainer.datasets import data_fingerprint, load_dataset, train_validation_split
 from trainer.errors import TrainingError, VerificationError
@@ -196,9 +197,6 @@ def _fit_network(
     y: Array,
     on_epoch: Callable[[int, float], None] | None,
 ) -> tuple[list[Array], list[Array], list[Any], list[float], dict[str, Any]]:
-    # imported here: the classifier pulls in scikit-learn, which `list`/`show` never need
-    from trainer.classifier import ScratchNetClassifier
-
     params = options.classifier_params()
     model = ScratchNetClassifier(**params).fit(X, y, on_epoch=on_epoch)
     optimizer = {
