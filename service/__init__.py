@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import orjson
 from flask import Flask
+from flask.globals import request_ctx
 
 from service import api, errors, instrument, logs, metrics
 from service.cache import BytesCache
@@ -17,17 +18,25 @@ from service.store import ModelStore
 from trainer.registry import Registry
 
 
-class _SyncFlask(Flask):
-    # every view and hook here is synchronous; Flask would otherwise inspect each one
-    # for a coroutine on every request
+class _ServiceFlask(Flask):
     def ensure_sync(self, func: Callable) -> Callable:
+        # every view and hook here is synchronous; Flask would otherwise inspect each
+        # one for a coroutine on every request
         return func
+
+    def dispatch_request(self) -> object:
+        # leave the matched route template where the WSGI-level instrumentation reads
+        # it (Flask drops its request object before the middleware looks)
+        request = request_ctx.request
+        if request.url_rule is not None:
+            request.environ[instrument.ROUTE_KEY] = request.url_rule.rule
+        return super().dispatch_request()
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level)
-    app = _SyncFlask(__name__)
+    app = _ServiceFlask(__name__)
     # werkzeug refuses bigger bodies even when they arrive without a Content-Length
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     store = ModelStore(

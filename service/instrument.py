@@ -15,6 +15,7 @@ from service.logs import access_line, request_id
 access_log = logging.getLogger("scratchnet.access")
 # anything else (a scanner's "FOO") is counted as "other": label sets stay bounded
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+ROUTE_KEY = "scratchnet.route"
 MODEL_KEY = "scratchnet.model"
 VERSION_KEY = "scratchnet.version"
 
@@ -58,9 +59,7 @@ class Instrumented:
         rid: str,
         seconds: float,
     ) -> None:
-        request = environ.get("werkzeug.request")  # the Flask request, once routed
-        rule = getattr(request, "url_rule", None)
-        route = rule.rule if rule is not None else "<unmatched>"
+        route = environ.get(ROUTE_KEY, "<unmatched>")
         method = environ.get("REQUEST_METHOD", "")
         if method not in _METHODS:
             method = "other"

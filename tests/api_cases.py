@@ -1,0 +1,279 @@
+"""Requests the API must refuse, with the status and code each must get.
+
+Shared by the unit tests (Flask's test client) and the integration tests (a real
+gunicorn), so both check the same contract. Every case assumes the default model is a
+two-feature `moons` model and that no limits were changed except these.
+"""
+
+from dataclasses import dataclass, field
+
+JSON = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    method: str
+    path: str
+    status: int
+    code: str
+    body: bytes | None = None
+    headers: dict = field(default_factory=lambda: dict(JSON))
+
+
+def _points(n: int, point: str = "[0.5, 0.25]") -> bytes:
+    return ('{"points": [' + ",".join([point] * n) + "]}").encode()
+
+
+REJECTIONS = [
+    # /predict bodies
+    Case("no body", "POST", "/predict", 400, "invalid_json", b""),
+    Case("not json", "POST", "/predict", 400, "invalid_json", b"{points: 1}"),
+    Case("NaN", "POST", "/predict", 400, "invalid_json", b'{"points": [[NaN, 1]]}'),
+    Case(
+        "Infinity",
+        "POST",
+        "/predict",
+        400,
+        "invalid_json",
+        b'{"points": [[1, Infinity]]}',
+    ),
+    Case(
+        "-Infinity",
+        "POST",
+        "/predict",
+        400,
+        "invalid_json",
+        b'{"points": [[-Infinity, 1]]}',
+    ),
+    Case(
+        "overflow", "POST", "/predict", 400, "invalid_json", b'{"points": [[1e999, 1]]}'
+    ),
+    Case("list body", "POST", "/predict", 400, "invalid_body", b"[[1, 2]]"),
+    Case("missing field", "POST", "/predict", 400, "missing_field", b"{}"),
+    Case(
+        "misspelt field",
+        "POST",
+        "/predict",
+        400,
+        "unknown_field",
+        b'{"pionts": [[1, 2]]}',
+    ),
+    Case(
+        "extra field",
+        "POST",
+        "/predict",
+        400,
+        "unknown_field",
+        b'{"points": [[1, 2]], "x": 1}',
+    ),
+    Case(
+        "points not a list", "POST", "/predict", 400, "invalid_points", b'{"points": 3}'
+    ),
+    Case("points empty", "POST", "/predict", 400, "invalid_points", b'{"points": []}'),
+    Case(
+        "too many features",
+        "POST",
+        "/predict",
+        400,
+        "invalid_points",
+        b'{"points": [[1, 2, 3]]}',
+    ),
+    Case(
+        "too few features",
+        "POST",
+        "/predict",
+        400,
+        "invalid_points",
+        b'{"points": [[1]]}',
+    ),
+    Case(
+        "flat point", "POST", "/predict", 400, "invalid_points", b'{"points": [1, 2]}'
+    ),
+    Case(
+        "string", "POST", "/predict", 400, "invalid_points", b'{"points": [["1", 2]]}'
+    ),
+    Case(
+        "boolean", "POST", "/predict", 400, "invalid_points", b'{"points": [[true, 2]]}'
+    ),
+    Case("null", "POST", "/predict", 400, "invalid_points", b'{"points": [[null, 2]]}'),
+    Case(
+        "nested",
+        "POST",
+        "/predict",
+        400,
+        "invalid_points",
+        b'{"points": [[[1, 2], [3]]]}',
+    ),
+    Case(
+        "object point",
+        "POST",
+        "/predict",
+        400,
+        "invalid_points",
+        b'{"points": [{"x": 1}]}',
+    ),
+    Case(
+        "huge value",
+        "POST",
+        "/predict",
+        400,
+        "invalid_points",
+        b'{"points": [[1e300, 1]]}',
+    ),
+    Case(
+        "bool in many",
+        "POST",
+        "/predict",
+        400,
+        "invalid_points",
+        _points(99)[:-2] + b", [0, false]]}",
+    ),
+    Case(
+        "ragged in many",
+        "POST",
+        "/predict",
+        400,
+        "invalid_points",
+        _points(99)[:-2] + b", [0]]}",
+    ),
+    # /predict framing
+    Case(
+        "form body",
+        "POST",
+        "/predict",
+        415,
+        "unsupported_media_type",
+        b"points=1",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    ),
+    Case(
+        "text body",
+        "POST",
+        "/predict",
+        415,
+        "unsupported_media_type",
+        b'{"points": [[1, 2]]}',
+        {"Content-Type": "text/plain"},
+    ),
+    Case(
+        "unknown query",
+        "POST",
+        "/predict?modle=moons",
+        400,
+        "unknown_parameter",
+        _points(1),
+    ),
+    Case(
+        "repeated query",
+        "POST",
+        "/predict?model=moons&model=moons",
+        400,
+        "invalid_parameter",
+        _points(1),
+    ),
+    Case(
+        "version zero",
+        "POST",
+        "/predict?version=0",
+        400,
+        "invalid_parameter",
+        _points(1),
+    ),
+    Case(
+        "unknown model",
+        "POST",
+        "/predict?model=nope",
+        404,
+        "model_not_found",
+        _points(1),
+    ),
+    Case(
+        "unknown version",
+        "POST",
+        "/predict?version=999",
+        404,
+        "version_not_found",
+        _points(1),
+    ),
+    Case(
+        "unknown alias",
+        "POST",
+        "/predict?version=nightly",
+        404,
+        "version_not_found",
+        _points(1),
+    ),
+    # /boundary
+    Case(
+        "x bounds reversed", "GET", "/boundary?x_min=1&x_max=0", 400, "invalid_bounds"
+    ),
+    Case("y bounds equal", "GET", "/boundary?y_min=1&y_max=1", 400, "invalid_bounds"),
+    Case("bound not a number", "GET", "/boundary?x_min=left", 400, "invalid_parameter"),
+    Case("bound nan", "GET", "/boundary?x_min=nan", 400, "invalid_parameter"),
+    Case("nx zero", "GET", "/boundary?nx=0", 400, "invalid_parameter"),
+    Case("nx negative", "GET", "/boundary?nx=-5", 400, "invalid_parameter"),
+    Case("nx fraction", "GET", "/boundary?ny=2.5", 400, "invalid_parameter"),
+    Case("bad format", "GET", "/boundary?format=gif", 400, "invalid_parameter"),
+    Case("misspelt grid field", "GET", "/boundary?xmin=0", 400, "unknown_parameter"),
+    Case("too many cells", "GET", "/boundary?nx=5000&ny=5000", 413, "too_many_cells"),
+    Case(
+        "post bounds reversed",
+        "POST",
+        "/boundary",
+        400,
+        "invalid_bounds",
+        b'{"x_min": 2, "x_max": -2}',
+    ),
+    Case(
+        "post nx string", "POST", "/boundary", 400, "invalid_parameter", b'{"nx": "10"}'
+    ),
+    Case(
+        "post nx boolean",
+        "POST",
+        "/boundary",
+        400,
+        "invalid_parameter",
+        b'{"nx": true}',
+    ),
+    Case(
+        "post unknown field", "POST", "/boundary", 400, "unknown_field", b'{"nxx": 10}'
+    ),
+    Case(
+        "post not json",
+        "POST",
+        "/boundary",
+        415,
+        "unsupported_media_type",
+        b"nx=10",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    ),
+    Case("post NaN", "POST", "/boundary", 400, "invalid_json", b'{"x_min": NaN}'),
+    Case(
+        "post too many cells",
+        "POST",
+        "/boundary",
+        413,
+        "too_many_cells",
+        b'{"nx": 4000, "ny": 4000}',
+    ),
+    # models, routing
+    Case("unknown model manifest", "GET", "/models/nope", 404, "model_not_found"),
+    Case(
+        "unknown version manifest",
+        "GET",
+        "/models/moons/versions/999",
+        404,
+        "version_not_found",
+    ),
+    Case(
+        "bad version manifest",
+        "GET",
+        "/models/moons/versions/-1",
+        400,
+        "invalid_parameter",
+    ),
+    Case("unknown route", "GET", "/nope", 404, "not_found"),
+    Case("get predict", "GET", "/predict", 405, "method_not_allowed"),
+    Case("delete models", "DELETE", "/models", 405, "method_not_allowed"),
+]
