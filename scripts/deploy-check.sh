@@ -7,7 +7,9 @@
 #  3. the compose file validates;
 #  4. the image builds, and runs read-only: empty registry -> trainer in the same image
 #     publishes -> ready -> /predict, /boundary -> a second version is served without a
-#     restart (scripts/deploy_smoke.py).
+#     restart (scripts/deploy_smoke.py);
+#  5. `docker-compose up` on an empty volume seeds the model and becomes ready, and a
+#     retrain publishes a version (scripts/compose_smoke.py).
 # Installs what it needs (scripts/install-deploy-tools.sh). SKIP_IMAGE=1 stops after 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,5 +60,8 @@ step "run image"
 # shellcheck source=scripts/lib/podman-env.sh
 source scripts/lib/podman-env.sh
 python3 scripts/deploy_smoke.py --image "$IMAGE"
+
+step "compose up on an empty volume"
+python3 scripts/compose_smoke.py --image "$IMAGE"
 
 step "done"

@@ -1,0 +1,106 @@
+"""Bring the compose stack up on an empty volume, as docs/deploy.md tells a user to.
+
+A step of `make deploy-check`, after the image is built: docker-compose (v1) talks to
+podman's Docker-compatible API on a private socket (no Docker engine here). It proves
+the one-command start: the retrain loop seeds the default model, the service becomes
+ready by itself and answers, and a retrain run through `exec` publishes a version.
+Everything it starts is stopped: the stack with `down -v`, the podman API by its PID.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from deploy_smoke import free_port
+from smoke_http import Http, say, wait_for
+
+COMPOSE_FILE = "deploy/compose.yaml"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--image", required=True, help="image the stack runs")
+    parser.add_argument("--timeout", type=float, default=90.0, help="seconds per wait")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="scratchnet-compose-") as tmp:
+        socket_path = Path(tmp) / "podman.sock"
+        api = subprocess.Popen(
+            ["podman", "system", "service", "--time=0", f"unix://{socket_path}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        stack = Stack(f"scratchnet-check-{os.getpid()}", socket_path, args.image)
+        try:
+            wait_for("the podman API listens", socket_path.exists, args.timeout)
+            stack.check(args.timeout)
+        except (AssertionError, TimeoutError, subprocess.CalledProcessError) as exc:
+            print(f"smoke: FAILED: {exc}", file=sys.stderr)
+            if isinstance(exc, subprocess.CalledProcessError):
+                print(exc.stdout + exc.stderr, file=sys.stderr)
+            print(stack.compose("logs", "--tail", "40", check=False), file=sys.stderr)
+            return 1
+        finally:
+            stack.compose("down", "--volumes", "--timeout", "5", check=False)
+            api.terminate()
+            api.wait(timeout=30)
+    say("compose OK")
+    return 0
+
+
+class Stack:
+    """deploy/compose.yaml as one compose project, on a free loopback port."""
+
+    def __init__(self, project: str, socket_path: Path, image: str) -> None:
+        self.project = project
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DOCKER_HOST": f"unix://{socket_path}",
+            "SCRATCHNET_PORT": str(self.port),
+            "SCRATCHNET_IMAGE": image,
+            # the scheduled run is triggered by hand below, not waited for
+            "RETRAIN_INTERVAL_SECONDS": "3600",
+        }
+
+    def check(self, timeout: float) -> None:
+        started = time.monotonic()
+        self.compose("up", "--detach")
+        http = Http(f"http://127.0.0.1:{self.port}")
+        say(f"compose project {self.project} up on {http.base_url}, empty volume")
+        wait_for("/readyz answers 200", lambda: http.status("/readyz") == 200, timeout)
+        version = http.first_predict(timeout)["version"]
+        say(
+            f"seeded and ready in {time.monotonic() - started:.0f}s: "
+            f"serving version {version}"
+        )
+
+        self.compose("exec", "-T", "retrain", "sh", "deploy/retrain.sh", "once")
+        wait_for(
+            f"the service lists version {version + 1}",
+            lambda: version + 1 in _versions(http, "moons"),
+            timeout,
+        )
+        say(f"a retrain through `exec` published version {version + 1}")
+
+    def compose(self, *args: str, check: bool = True) -> str:
+        command = ["docker-compose", "-p", self.project, "-f", COMPOSE_FILE, *args]
+        result = subprocess.run(command, env=self.env, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise subprocess.CalledProcessError(
+                result.returncode, command, result.stdout, result.stderr
+            )
+        return result.stdout + result.stderr
+
+
+def _versions(http: Http, name: str) -> list[int]:
+    models = http.get_json("/models")["models"]
+    return next(model["versions"] for model in models if model["name"] == name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
