@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
 
 from trainer import network
 from trainer.backprop import Workspace
@@ -23,6 +24,10 @@ EpochCallback = Callable[[int, float], object]
 
 # rows per forward pass when scoring the validation split: bounds memory at any size
 _SCORING_CHUNK = 8192
+# a loss this many times above the untrained network's (or log n_classes, a uniform
+# guess) means the steps overshoot: the tutorial's summed gradient at 10,000 points
+# climbs to ~30x, yet stays finite because the softmax here never overflows
+_DIVERGENCE_FACTOR = 10.0
 
 
 @dataclass(frozen=True)
@@ -90,11 +95,21 @@ def train(
     stopping = _Stopping(options.tol, options.n_iter_no_change)
     validation_scores: list[float] | None = [] if options.early_stopping else None
     best_theta = None
-    # divergence shows up as inf/nan, which is checked and reported, not as warnings
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # divergence shows up as inf/nan, which is checked and reported, not as warnings;
+    # one BLAS thread: these products are small, and handing them to a second thread
+    # cost 6x at 10,000 points on two busy cores
+    with (
+        np.errstate(over="ignore", invalid="ignore", divide="ignore"),
+        threadpool_limits(limits=1, user_api="blas"),
+    ):
+        initial_loss = next(epochs)
+        ceiling = _DIVERGENCE_FACTOR * max(initial_loss, math.log(n_classes))
         for epoch, loss in enumerate(epochs):
-            if not math.isfinite(loss):
-                raise TrainingError(_diverged_message(epoch, loss, options))
+            # `not <=` so that nan fails too
+            if not loss <= ceiling:
+                raise TrainingError(
+                    _diverged_message(epoch, loss, initial_loss, options)
+                )
             loss_curve.append(loss)
             if on_epoch is not None:
                 on_epoch(epoch, loss)
@@ -112,7 +127,9 @@ def train(
         # early stopping keeps the epoch that scored best on the validation split
         params.theta[:] = best_theta
     if not np.isfinite(params.theta).all():
-        raise TrainingError(_diverged_message(len(loss_curve), math.nan, options))
+        raise TrainingError(
+            _diverged_message(len(loss_curve), math.nan, initial_loss, options)
+        )
     return TrainingResult(
         params=params,
         loss_curve=loss_curve,
@@ -150,7 +167,8 @@ def _full_batch_epochs(
     optimizer: Optimizer,
     options: TrainingOptions,
 ) -> Iterator[float]:
-    """One update per epoch on all samples; yields the loss *after* each update.
+    """One update per epoch on all samples; yields the loss before any update, then
+    the loss *after* each update.
 
     Each pass runs backward-then-forward, so the forward that yields the loss after
     update k is also the forward that update k + 1 starts from: no extra pass.
@@ -160,7 +178,7 @@ def _full_batch_epochs(
     grad_scale = 1.0 if options.gradient == "sum" else 1.0 / n_samples
     theta = params.theta
     workspace.forward(XT)
-    workspace.loss(YT)
+    yield workspace.loss(YT) / n_samples
     for epoch in range(options.max_iter):
         grad = workspace.backward(YT)
         learning_rate = decayed_learning_rate(
@@ -179,7 +197,8 @@ def _mini_batch_epochs(
     options: TrainingOptions,
     rng: np.random.RandomState,
 ) -> Iterator[float]:
-    """Shuffled mini-batches; yields the mean of each epoch's batch losses.
+    """Shuffled mini-batches; yields the first batch's loss before any update, then
+    the mean of each epoch's batch losses.
 
     Each epoch gathers the samples into a shuffled copy with one `take` (a random
     read per sample costs a cache miss; one large gather overlaps them, per-batch
@@ -188,11 +207,16 @@ def _mini_batch_epochs(
     """
     n_samples = XT.shape[1]
     batch_size = min(options.batch_size, n_samples)
-    workspaces: dict[int, _BatchWorkspace] = {}
+    workspaces: dict[int, _BatchWorkspace] = {}  # one per batch size, <= 2
     order = np.arange(n_samples)
     XT_epoch, YT_epoch = XT, YT
     if options.shuffle:
         XT_epoch, YT_epoch = np.empty_like(XT), np.empty_like(YT)
+    first = _BatchWorkspace(params, options.activation, options.alpha, batch_size)
+    XT_first, YT_first = first.copy_in(XT[:, :batch_size], YT[:, :batch_size])
+    first.forward(XT_first)
+    yield first.loss(YT_first) / batch_size
+    workspaces[batch_size] = first
     for epoch in range(options.max_iter):
         if options.shuffle:
             rng.shuffle(order)
@@ -229,13 +253,14 @@ class _BatchWorkspace(Workspace):
     ) -> None:
         super().__init__(params, activation, alpha, n_samples)
         n_inputs, n_classes = params.layer_sizes[0] + 1, params.layer_sizes[-1]
-        self._XT_batch = np.empty((n_inputs, n_samples))
-        self._YT_batch = np.empty((n_classes, n_samples))
+        self.XT_batch = np.empty((n_inputs, n_samples))
+        self.YT_batch = np.empty((n_classes, n_samples))
 
     def copy_in(self, XT: Array, YT: Array) -> tuple[Array, Array]:
-        np.copyto(self._XT_batch, XT)
-        np.copyto(self._YT_batch, YT)
-        return self._XT_batch, self._YT_batch
+        """Copy a batch, [X^T; 1] and one-hot Y^T, into this workspace's buffers."""
+        np.copyto(self.XT_batch, XT)
+        np.copyto(self.YT_batch, YT)
+        return self.XT_batch, self.YT_batch
 
 
 def _validation_split(
@@ -265,14 +290,17 @@ def _accuracy(params: Parameters, activation: str, X: Array, y: Array) -> float:
     return correct / len(X)
 
 
-def _diverged_message(epoch: int, loss: float, options: TrainingOptions) -> str:
+def _diverged_message(
+    epoch: int, loss: float, initial_loss: float, options: TrainingOptions
+) -> str:
     advice = f"lower learning_rate (it is {options.learning_rate:g})"
     if options.gradient == "sum":
         advice += (
             ' or use gradient="mean" (the summed gradient makes the step grow with '
             "the number of samples)"
         )
-    return (
-        f"training diverged at epoch {epoch}: the loss became {loss}; {advice}. "
-        "No model was produced."
-    )
+    if math.isfinite(loss):
+        what = f"rose to {loss:.4g}, from {initial_loss:.4g} before training"
+    else:
+        what = f"became {loss}"
+    return f"training diverged at epoch {epoch}: the loss {what}; {advice}."
