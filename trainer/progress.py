@@ -18,15 +18,19 @@ class Progress:
         self.every = options.print_every if options.kind == "mlp" else 0
         # stdout carries the one JSON result under --json, so the loss goes to stderr
         self.out = sys.stderr if options.json else sys.stdout
+        self.epochs = options.epochs
+        self.show_bar = options.kind == "mlp" and sys.stderr.isatty()
         self.bar: Any = None
-        if options.kind == "mlp" and sys.stderr.isatty():
+
+    def __call__(self, epoch: int, loss: float) -> None:
+        if self.show_bar and self.bar is None:
+            # started at the first epoch, so data loading and the baseline's fit
+            # do not count against the rate and the time left
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=options.epochs, unit="epoch", file=sys.stderr, leave=False
+                total=self.epochs, unit="epoch", file=sys.stderr, leave=False
             )
-
-    def __call__(self, epoch: int, loss: float) -> None:
         if self.every and epoch % self.every == 0:
             line = f"Loss after iteration {epoch}: {loss:f}"
             if self.bar is not None:

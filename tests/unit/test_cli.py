@@ -4,6 +4,7 @@ Most tests call `trainer.cli.main` in-process (fast); a few run the real entry p
 as a subprocess to check what cron sees: exit codes and one line on stderr.
 """
 
+import io
 import json
 import os
 import shutil
@@ -15,6 +16,8 @@ import numpy as np
 import pytest
 
 from trainer.cli import main
+from trainer.config import resolve
+from trainer.progress import Progress
 from trainer.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -402,3 +405,23 @@ def test_real_entry_point_exit_codes_and_single_error_line(tmp_path):
     assert bad.stderr.count("\n") == 1 and "--hidden" in bad.stderr
     assert trainer("show", "--registry", str(tmp_path / "m")).returncode == 2
     assert not (tmp_path / "m").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("on_terminal", [True, False])
+def test_progress_bar_appears_only_on_a_terminal(monkeypatch, capsys, on_terminal):
+    stderr = _Terminal() if on_terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    options = resolve({"registry": "unused", "epochs": 3, "print_every": 2})
+    with Progress(options) as progress:
+        for epoch in range(3):
+            progress(epoch, 1.0 / (epoch + 1))
+    assert capsys.readouterr().out.splitlines() == [
+        "Loss after iteration 0: 1.000000",
+        "Loss after iteration 2: 0.333333",
+    ]
+    assert ("0/3" in stderr.getvalue()) is on_terminal
