@@ -2,6 +2,8 @@
 
 Started as `gunicorn -c deploy/gunicorn.conf.py 'service:create_app()'`; each worker
 builds its own app, store and poll thread. Settings are read here, never at import.
+Layers, outside in: request observation (instrument), the fast path for /predict and
+/boundary (fastpath), then Flask with the API blueprint (api) and its error handlers.
 """
 
 from collections.abc import Callable
@@ -12,6 +14,8 @@ from flask.globals import request_ctx
 
 from service import api, errors, instrument, logs, metrics
 from service.cache import BytesCache
+from service.fastpath import FastPath
+from service.handlers import ROUTE_KEY, Context
 from service.openapi import document
 from service.settings import Settings
 from service.store import ModelStore
@@ -29,7 +33,7 @@ class _ServiceFlask(Flask):
         # it (Flask drops its request object before the middleware looks)
         request = request_ctx.request
         if request.url_rule is not None:
-            request.environ[instrument.ROUTE_KEY] = request.url_rule.rule
+            request.environ[ROUTE_KEY] = request.url_rule.rule
         return super().dispatch_request()
 
 
@@ -50,14 +54,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     store.refresh()
     store.start(settings.poll_seconds)
     app.extensions["models"] = store
-    app.extensions["scratchnet.settings"] = settings
-    app.extensions["scratchnet.openapi"] = orjson.dumps(document(settings))
-    app.extensions["scratchnet.boundary_cache"] = (
-        BytesCache(settings.boundary_cache_bytes)
-        if settings.boundary_cache_bytes
-        else None
+    context = Context(
+        store=store,
+        settings=settings,
+        boundary_cache=(
+            BytesCache(settings.boundary_cache_bytes)
+            if settings.boundary_cache_bytes
+            else None
+        ),
     )
+    app.extensions["scratchnet.context"] = context
+    app.extensions["scratchnet.openapi"] = orjson.dumps(document(settings))
     app.register_blueprint(api.bp)
     errors.register(app)
-    app.wsgi_app = instrument.Instrumented(app.wsgi_app)
+    # outermost first: observe every request; serve the hot routes without Flask
+    app.wsgi_app = instrument.Instrumented(FastPath(app.wsgi_app, context))
     return app

@@ -1,8 +1,9 @@
-"""The one error shape of the API, and the handler that turns everything into it.
+"""The one error shape of the API, and the mapping of every exception onto it.
 
-Domain errors carry the HTTP status they map to; routing 404/405, werkzeug's 413 and
-unexpected exceptions all leave as `{"error": {"status", "code", "message"}}` so a
-client parses one shape and internals never reach it.
+Domain errors carry the HTTP status they map to; the store's lookups, routing 404/405,
+werkzeug's 413 and unexpected exceptions all leave as
+`{"error": {"status", "code", "message"}}`, so a client parses one shape and internals
+never reach it. `describe` is the one mapping: Flask's handler and the fast path use it.
 """
 
 import logging
@@ -30,31 +31,6 @@ def bad_request(code: str, message: str) -> ApiError:
     return ApiError(400, code, message)
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    body = orjson.dumps({"error": {"status": status, "code": code, "message": message}})
-    return Response(body, status=status, mimetype="application/json")
-
-
-def register(app: Flask) -> None:
-    """Install handlers so every error, expected or not, leaves as the JSON shape."""
-    app.register_error_handler(ApiError, _api_error)
-    app.register_error_handler(RegistryError, _registry_error)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected)
-
-
-def _api_error(exc: ApiError) -> Response:
-    return error_response(exc.status, exc.code, exc.message)
-
-
-def _registry_error(exc: RegistryError) -> Response:
-    # the store's lookups: unknown names are 404s, nothing verified to serve is a 503
-    if isinstance(exc, NotFoundError | InvalidNameError):
-        return error_response(404, getattr(exc, "code", "not_found"), str(exc))
-    code = getattr(exc, "code", "model_unavailable")
-    return error_response(503, code, str(exc))
-
-
 # werkzeug's routing and size errors, renamed to codes and sentences a caller can act on
 _HTTP_CODES = {
     404: ("not_found", "no such route; GET /openapi.json lists every route"),
@@ -63,18 +39,38 @@ _HTTP_CODES = {
 }
 
 
-def _http_error(exc: HTTPException) -> Response:
-    status = exc.code or 500
-    code, message = _HTTP_CODES.get(status, ("http_error", exc.description or exc.name))
-    if status == 405 and exc.valid_methods:
-        message = f"{message}; allowed: {', '.join(sorted(exc.valid_methods))}"
-    response = error_response(status, code, message)
-    if status == 405 and exc.valid_methods:
+def describe(exc: Exception) -> tuple[int, str, str]:
+    """(status, code, message) for any exception; a bug is logged and told as a 500."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.code, exc.message
+    if isinstance(exc, NotFoundError | InvalidNameError):
+        return 404, getattr(exc, "code", "not_found"), str(exc)
+    if isinstance(exc, RegistryError):
+        # nothing verified to answer with: the client may retry later
+        return 503, getattr(exc, "code", "model_unavailable"), str(exc)
+    if isinstance(exc, HTTPException):
+        status = exc.code or 500
+        code, message = _HTTP_CODES.get(status, ("http_error", exc.name))
+        if status == 405 and exc.valid_methods:
+            message = f"{message}; allowed: {', '.join(sorted(exc.valid_methods))}"
+        return status, code, message
+    log.exception("unhandled error", exc_info=exc)
+    return 500, "internal_error", "internal error; it has been logged"
+
+
+def error_json(status: int, code: str, message: str) -> bytes:
+    return orjson.dumps({"error": {"status": status, "code": code, "message": message}})
+
+
+def register(app: Flask) -> None:
+    """Every exception a view raises, and Flask's 404/405/413, leave as the shape."""
+    app.register_error_handler(Exception, _handle)
+
+
+def _handle(exc: Exception) -> Response:
+    status, code, message = describe(exc)
+    response = Response(error_json(status, code, message), status=status)
+    response.content_type = "application/json"
+    if isinstance(exc, HTTPException) and status == 405 and exc.valid_methods:
         response.headers["Allow"] = ", ".join(sorted(exc.valid_methods))
     return response
-
-
-def _unexpected(exc: Exception) -> Response:
-    # a bug: log the traceback for operators, tell the client nothing internal
-    log.exception("unhandled error", exc_info=exc)
-    return error_response(500, "internal_error", "internal error; it has been logged")

@@ -10,14 +10,12 @@ import time
 from collections.abc import Callable, Iterable
 
 from service import metrics
+from service.handlers import MODEL_KEY, ROUTE_KEY, VERSION_KEY
 from service.logs import access_line, request_id
 
 access_log = logging.getLogger("scratchnet.access")
 # anything else (a scanner's "FOO") is counted as "other": label sets stay bounded
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-ROUTE_KEY = "scratchnet.route"
-MODEL_KEY = "scratchnet.model"
-VERSION_KEY = "scratchnet.version"
 
 StartResponse = Callable[..., object]
 WsgiApp = Callable[[dict, StartResponse], Iterable[bytes]]

@@ -1,0 +1,157 @@
+"""The work of the model routes, from a WSGI environ to a reply, without Flask.
+
+/predict and /boundary are the routes clients call in volume, and Flask's per-request
+machinery (contexts, proxies, response objects) costs more than the work of a small
+prediction. So their handlers read the environ directly; service.fastpath calls them
+straight from WSGI, and the blueprint's views call the very same functions.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+import orjson
+
+from service import metrics
+from service.boundary import MEDIA_TYPES, render, resolve_grid
+from service.cache import BytesCache
+from service.runtime import ServedModel
+from service.settings import Settings
+from service.store import ModelStore
+from service.validation import (
+    GRID_FIELDS,
+    GridRequest,
+    check_body_size,
+    parse_grid_body,
+    parse_grid_query,
+    parse_json,
+    parse_points,
+    parse_version,
+    query_fields,
+    require_json,
+)
+
+MODEL_CHOICE = ("model", "version")
+# where the request observation (service.instrument) finds what answered
+ROUTE_KEY = "scratchnet.route"
+MODEL_KEY = "scratchnet.model"
+VERSION_KEY = "scratchnet.version"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What handlers need from the app: built once by the factory."""
+
+    store: ModelStore
+    settings: Settings
+    boundary_cache: BytesCache | None
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    content_type: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def predict(environ: dict, context: Context) -> Reply:
+    settings = context.settings
+    fields = query(environ, MODEL_CHOICE)
+    body = json_body(environ, settings)
+    doc = parse_json(body)
+    model = resolve_model(environ, context, fields)
+    X = parse_points(
+        doc, body, model.n_features, settings.max_points, settings.max_abs_feature
+    )
+    indices, P = model.predict(X)
+    metrics.count_points(model.name, model.version, len(X))
+    return json_reply(
+        {
+            "model": model.name,
+            "version": model.version,
+            "classes": model.classes,
+            "labels": model.labels(indices),
+            "probabilities": P,
+        },
+        model,
+    )
+
+
+def boundary(environ: dict, context: Context) -> Reply:
+    settings = context.settings
+    limits = (settings.max_grid_cells, settings.max_abs_feature)
+    if environ.get("REQUEST_METHOD") == "POST":
+        fields = query(environ, MODEL_CHOICE)
+        grid_request = _grid_body(environ, settings, limits)
+    else:
+        fields = query(environ, MODEL_CHOICE + GRID_FIELDS)
+        grid_fields = {k: v for k, v in fields.items() if k not in MODEL_CHOICE}
+        grid_request = parse_grid_query(grid_fields, *limits)
+    model = resolve_model(environ, context, fields)
+    grid = resolve_grid(grid_request, model)
+    fmt = grid_request.format
+    cache = context.boundary_cache
+    key = (model.name, model.version, grid, fmt)
+    content = cache.get(key) if cache is not None else None
+    if content is None:
+        content = render(model, grid, fmt)
+        if cache is not None:
+            cache.put(key, content)
+    metrics.count_cells(model.name, model.version, grid.nx * grid.ny)
+    headers = model_headers(model)
+    if fmt != "json":
+        filename = f"boundary-{model.name}-{model.version}.{fmt}"
+        headers += (("Content-Disposition", f'inline; filename="{filename}"'),)
+    return Reply(200, MEDIA_TYPES[fmt], content, headers)
+
+
+def _grid_body(
+    environ: dict, settings: Settings, limits: tuple[int, float]
+) -> GridRequest:
+    # every field is optional, so a POST without a body asks for the defaults
+    length = environ.get("CONTENT_LENGTH", "")
+    if length == "0" or (not length and not environ.get("CONTENT_TYPE")):
+        return GridRequest()
+    return parse_grid_body(parse_json(json_body(environ, settings)), *limits)
+
+
+# --- shared by every route ----------------------------------------------------------
+
+
+def query(environ: dict, allowed: tuple[str, ...]) -> dict[str, str]:
+    raw = environ.get("QUERY_STRING", "")
+    if not raw:
+        return {}
+    return query_fields(parse_qsl(raw, keep_blank_values=True), allowed)
+
+
+def json_body(environ: dict, settings: Settings) -> bytes:
+    """The request body, after the 415 and 413 checks; never read past the limit."""
+    require_json(environ.get("CONTENT_TYPE"))
+    length = environ.get("CONTENT_LENGTH", "")
+    stream = environ["wsgi.input"]
+    if length.isdigit():
+        check_body_size(int(length), settings.max_body_bytes)
+        return stream.read(int(length))
+    if environ.get("wsgi.input_terminated"):
+        # chunked: read up to one byte past the limit to know it was passed
+        body = stream.read(settings.max_body_bytes + 1)
+        check_body_size(len(body), settings.max_body_bytes)
+        return body
+    return b""
+
+
+def resolve_model(environ: dict, context: Context, fields: dict) -> ServedModel:
+    """Resolve `model`/`version` and note them for the request log and metrics."""
+    model = context.store.get(fields.get("model"), parse_version(fields.get("version")))
+    environ[MODEL_KEY], environ[VERSION_KEY] = model.name, str(model.version)
+    return model
+
+
+def json_reply(payload: object, model: ServedModel | None = None) -> Reply:
+    body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+    return Reply(200, "application/json", body, model_headers(model) if model else ())
+
+
+def model_headers(model: ServedModel) -> tuple[tuple[str, str], ...]:
+    return (("X-Model", model.name), ("X-Model-Version", str(model.version)))
