@@ -86,11 +86,12 @@ def build_scenarios(
 
 
 def _predict(n_points: int, body: Path) -> Scenario:
+    # each target's two loads run next to each other, whichever way a round goes
     rows = [(SERVICE_VARY, SERVICE), (PLAIN_FLASK, PLAIN)]
     # the ceiling is the yardstick of the small requests only: for 10,000 points the
     # question is what the work costs, and the plain handler answers that
     if n_points <= 100:
-        rows.append((BARE_WSGI, CEILING))
+        rows.insert(1, (BARE_WSGI, CEILING))
     loads = tuple(
         Load(label, server, "/predict", "post.lua", (str(body),))
         for label, server in rows
@@ -109,8 +110,8 @@ def _boundary(fmt: str, bounds: tuple[float, float, float, float]) -> Scenario:
     # bounds move by nanounits on every request: no response cache can answer, and
     # the plain handler gets exactly the requests the service gets
     loads = [
-        Load(SERVICE_VARY, SERVICE, path, "boundary_vary.lua", vary),
         Load(SERVICE_SAME_URL, SERVICE, f"{path}&{fixed}", "get.lua"),
+        Load(SERVICE_VARY, SERVICE, path, "boundary_vary.lua", vary),
     ]
     if fmt != "png":
         loads.append(Load(PLAIN_FLASK, PLAIN, path, "boundary_vary.lua", vary))

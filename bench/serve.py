@@ -23,10 +23,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from loadgen import INSTALL_HINT, WrkResult, missing_tools, run_wrk
-from report import Results, render_section, render_summary, target_ratios, write_section
+from loadgen import INSTALL_HINT, missing_tools, run_wrk
+from report import (
+    Measurement,
+    Results,
+    render_section,
+    render_summary,
+    target_ratios,
+    write_section,
+)
 from same_work import check_same_work
-from scenarios import CEILING, PLAIN, SERVICE, Scenario, build_scenarios
+from scenarios import CEILING, PLAIN, SERVICE, Load, Scenario, build_scenarios
 from servers import Server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,7 +110,7 @@ def _run(args: argparse.Namespace, work: Path) -> int:
     }
     print(render_summary(scenarios, results, ratios))
     _save_raw(meta, results, ratios, started)
-    n_failed = sum(r.n_errors for runs in results.values() for r in runs)
+    n_failed = sum(r.wrk.n_errors for runs in results.values() for r in runs)
     if n_failed:
         print(
             f"{n_failed} requests failed: figures invalid, not written", file=sys.stderr
@@ -126,30 +133,42 @@ def _measure(
         for scenario in scenarios:
             loads = scenario.loads if round_index % 2 == 0 else scenario.loads[::-1]
             for load in loads:
-                url = servers[load.server].url + load.path
-                wrk = {
-                    "threads": args.threads,
-                    "connections": args.connections,
-                }
+                server = servers[load.server]
                 if round_index == 0 and args.warmup > 0:
-                    run_wrk(
-                        url, load.script, load.script_args, duration=args.warmup, **wrk
-                    )
-                result = run_wrk(
-                    url, load.script, load.script_args, duration=args.duration, **wrk
-                )
+                    _drive(server, load, args.warmup, args)
+                result = _drive(server, load, args.duration, args)
                 results[(scenario.key, load.label)].append(result)
                 done += 1
                 print(_progress(done, total, scenario.key, load.label, result))
     return results
 
 
-def _progress(done: int, total: int, key: str, label: str, result: WrkResult) -> str:
-    failed = f"  {result.n_errors} FAILED" if result.n_errors else ""
+def _drive(
+    server: Server, load: Load, duration: float, args: argparse.Namespace
+) -> Measurement:
+    """One wrk run against `server`, then let it finish what wrk left queued."""
+    cpu_before = server.cpu_seconds()
+    result = run_wrk(
+        server.url + load.path,
+        load.script,
+        load.script_args,
+        duration=duration,
+        threads=args.threads,
+        connections=args.connections,
+    )
+    cpu = server.cpu_seconds() - cpu_before
+    server.drain(result.p99_ms / 1e3)
+    return Measurement(result, 1e3 * cpu / max(result.n_requests, 1))
+
+
+def _progress(done: int, total: int, key: str, label: str, run: Measurement) -> str:
+    wrk = run.wrk
+    failed = f"  {wrk.n_errors} FAILED" if wrk.n_errors else ""
     return (
         f"[{done:>3}/{total}] {key:<14} {label:<20} "
-        f"{result.requests_per_second:8.1f} req/s  p50 {result.p50_ms:7.2f} ms  "
-        f"p99 {result.p99_ms:7.2f} ms{failed}"
+        f"{wrk.requests_per_second:8.1f} req/s  p50 {wrk.p50_ms:7.2f} ms  "
+        f"p99 {wrk.p99_ms:7.2f} ms  cpu {run.server_cpu_ms_per_request:6.2f} ms/req"
+        f"{failed}"
     )
 
 
@@ -274,7 +293,7 @@ def _save_raw(meta: dict, results: Results, ratios: dict, started: datetime) -> 
         "meta": meta,
         "ratios": ratios,
         "runs": [
-            {"scenario": key, "load": label, "rounds": [asdict(r) for r in runs]}
+            {"scenario": key, "load": label, "rounds": [asdict(run) for run in runs]}
             for (key, label), runs in results.items()
         ],
     }

@@ -5,6 +5,8 @@ this module owns the lifecycle: every server binds 127.0.0.1 and is stopped by i
 PID, whatever happens in between.
 """
 
+import math
+import os
 import socket
 import subprocess
 import sys
@@ -76,6 +78,30 @@ class Server:
             f"{self.name} not ready after {timeout:.0f} s:\n{self.log_tail()}"
         )
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the master and its workers.
+
+        Steadier than wall-clock throughput on a shared machine: a neighbour's load
+        slows a request down but hardly changes the CPU it takes. NaN without /proc.
+        """
+        if self.process is None or not Path("/proc/self/stat").exists():
+            return math.nan
+        master = self.process.pid
+        workers = sum(_process_cpu_seconds(pid) for pid in _children(master))
+        return workers + _process_cpu_seconds(master, reaped_children=True)
+
+    def drain(self, longest_request: float) -> None:
+        """Wait for the requests a finished wrk run left behind.
+
+        wrk stops at its deadline and drops its connections, but a sync worker still
+        answers every request already queued, one per connection: left alone, that
+        work would run during the next server's measurement.
+        """
+        # a new request queues behind them: its answer means all have been picked up
+        requests.get(self.url + self.ready_path, timeout=120)
+        # and the other worker may still be on its last one
+        time.sleep(min(longest_request, 5.0))
+
     def stop(self) -> None:
         """SIGTERM (gunicorn's graceful shutdown), then SIGKILL if it lingers."""
         if self.process is None or self.process.poll() is not None:
@@ -92,6 +118,37 @@ class Server:
             return "(no log)"
         lines = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(lines[-n_lines:])
+
+
+def _process_cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """utime + stime of one process from /proc (Linux); 0 if it has gone.
+
+    With `reaped_children`, also the time of children it has waited for: a gunicorn
+    master keeps the CPU of workers that died and were replaced.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    # fields after the command name, which is in parentheses and may hold spaces
+    fields = stat.rsplit(")", 1)[1].split()
+    times = fields[11:15] if reaped_children else fields[11:13]
+    return sum(int(ticks) for ticks in times) / _CLOCK_TICKS
+
+
+def _children(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited while we looked
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def free_port() -> int:
