@@ -101,8 +101,8 @@ class ScratchNetClassifier(ClassifierMixin, BaseEstimator):
         classes, y_index = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
-                "the classifier needs samples of at least 2 classes; y has only "
-                f"class {classes[0]!r}"
+                f"y has one class only ({classes[0]}); the classifier needs samples "
+                "of at least 2 classes"
             )
         rng = check_random_state(self.random_state)
         result = train(X, y_index, len(classes), options, rng, on_epoch)
