@@ -28,6 +28,12 @@ from trainer.errors import (
     RegistryError,
     VerificationError,
 )
+from trainer.manifest import (
+    build_manifest,
+    check_architecture,
+    manifest_bytes,
+    parse_manifest,
+)
 
 Array = np.ndarray
 
@@ -226,9 +232,7 @@ class Registry:
             raise VerificationError(
                 f"missing files {missing}, unexpected files {extra}"
             )
-        manifest = artifact.parse_manifest(
-            _read_regular(version_dir / artifact.MANIFEST_FILE)
-        )
+        manifest = parse_manifest(_read_regular(version_dir / artifact.MANIFEST_FILE))
         if manifest["name"] != name or manifest["version"] != version:
             raise VerificationError(
                 f"the manifest describes {manifest['name']} v{manifest['version']}"
@@ -241,7 +245,7 @@ class Registry:
                 "(altered or truncated)"
             )
         coefs, intercepts = artifact.read_weights(weights)
-        artifact.check_architecture(manifest, coefs)
+        check_architecture(manifest, coefs)
         return manifest, coefs, intercepts
 
     def _model_dir(self, name: str) -> Path:
@@ -273,8 +277,8 @@ class Registry:
         fields.setdefault("trainer_version", __version__)
         weights = artifact.weights_bytes(coefs, intercepts)
         weights_sha = artifact.sha256_hex(weights)
-        checked = artifact.build_manifest(name, 1, fields, weights_sha)
-        artifact.check_architecture(checked, artifact.read_weights(weights)[0])
+        checked = build_manifest(name, 1, fields, weights_sha)
+        check_architecture(checked, artifact.read_weights(weights)[0])
 
         model_dir = self._model_dir(name)
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -285,9 +289,9 @@ class Registry:
             write_synced(temp_dir / artifact.WEIGHTS_FILE, weights)
             version = self._next_version(model_dir)
             while True:
-                manifest = artifact.build_manifest(name, version, fields, weights_sha)
+                manifest = build_manifest(name, version, fields, weights_sha)
                 write_synced(
-                    temp_dir / artifact.MANIFEST_FILE, artifact.manifest_bytes(manifest)
+                    temp_dir / artifact.MANIFEST_FILE, manifest_bytes(manifest)
                 )
                 fsync_dir(temp_dir)
                 try:

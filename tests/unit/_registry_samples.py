@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from trainer import artifact
+from trainer.manifest import manifest_bytes, manifest_digest
 
 
 def layers(seed: int = 0, hidden: int = 3) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -51,8 +52,8 @@ def rewrite_manifest(version_dir: Path, edit: Any) -> None:
     path = version_dir / artifact.MANIFEST_FILE
     manifest = json.loads(path.read_text())
     edit(manifest)
-    manifest["manifest_digest"] = artifact.manifest_digest(manifest)
-    path.write_bytes(artifact.manifest_bytes(manifest))
+    manifest["manifest_digest"] = manifest_digest(manifest)
+    path.write_bytes(manifest_bytes(manifest))
 
 
 def replace_weights(version_dir: Path, data: bytes) -> None:
