@@ -1,7 +1,7 @@
-"""The network's forward pass: affine layers, a hidden activation, softmax output.
+"""The network's inference pass: affine layers, a hidden activation, softmax output.
 
-numpy-only so the service can import it; backpropagation lives beside the forward pass
-in `trainer.backprop` (added by the trainer-core work).
+numpy-only so the service can import it. Training runs its own forward pass, beside
+backpropagation and over preallocated buffers, in `trainer.backprop`.
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,10 @@ Array = np.ndarray
 
 
 def logits(
-    X: Array, coefs: Sequence[Array], intercepts: Sequence[Array], activation: str | None
+    X: Array,
+    coefs: Sequence[Array],
+    intercepts: Sequence[Array],
+    activation: str | None,
 ) -> Array:
     """Pre-softmax scores.
 
@@ -49,7 +52,10 @@ def softmax(Z: Array) -> Array:
 
 
 def predict_proba(
-    X: Array, coefs: Sequence[Array], intercepts: Sequence[Array], activation: str | None
+    X: Array,
+    coefs: Sequence[Array],
+    intercepts: Sequence[Array],
+    activation: str | None,
 ) -> Array:
     """Class probabilities P (n_samples, n_classes); rows sum to 1."""
     return softmax(logits(X, coefs, intercepts, activation))
