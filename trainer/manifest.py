@@ -2,9 +2,10 @@
 
 Everything about a version except its arrays lives in the manifest, and the service
 trusts it for shapes, classes and data extents, so reading it checks every field's
-type and range. The file names and the weights' format are in `trainer.artifact`.
+type and range. `trainer.artifact` handles the weights and re-exports these names.
 """
 
+import hashlib
 import json
 import math
 import re
@@ -15,12 +16,13 @@ from typing import Any, NoReturn
 import numpy as np
 
 from trainer.activations import ACTIVATIONS
-from trainer.artifact import MANIFEST_FILE, WEIGHTS_FILE, sha256_hex
 from trainer.errors import VerificationError
 
 Array = np.ndarray
 
 SCHEMA_VERSION = 1
+WEIGHTS_FILE = "weights.npz"
+MANIFEST_FILE = "manifest.json"
 KINDS = ("mlp", "logreg")
 MAX_MANIFEST_BYTES = 1024 * 1024
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -85,7 +87,7 @@ def manifest_digest(manifest: Mapping[str, Any]) -> str:
         raise VerificationError(
             f"{MANIFEST_FILE}: not plain JSON with finite numbers ({exc})"
         ) from exc
-    return sha256_hex(canonical.encode())
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def parse_manifest(data: bytes) -> dict[str, Any]:
