@@ -29,7 +29,7 @@ NOTES = [
     "over 200 points); only its initialisation differs, hence its accuracy. The "
     "full-batch pass on 1,000,000 points materialises several (1,000,000, 50) "
     "float64 arrays of 400 MB each; the mini-batch run (the classifier's defaults: "
-    "Adam, batches of 200) keeps about two copies of the data plus one batch.",
+    "Adam, batches of 200) keeps about two copies of the data plus a few batches.",
 ]
 
 
