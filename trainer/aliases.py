@@ -6,29 +6,16 @@ held before. The registry calls these under its lock; stdlib only.
 """
 
 import json
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from trainer.atomic import append_synced, replace_atomically
-from trainer.errors import InvalidNameError, NotFoundError, VerificationError
+from trainer.errors import NotFoundError, VerificationError
+from trainer.names import ALIAS_PATTERN
 
 ALIASES_FILE = "aliases.json"
 HISTORY_FILE = "alias_history.jsonl"
-
-# Aliases start with a letter so that one can never be mistaken for a version number.
-ALIAS_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
-
-
-def check_alias(alias: object) -> str:
-    """Return `alias` if it is a plain alias name, else raise InvalidNameError."""
-    if not isinstance(alias, str) or not ALIAS_PATTERN.fullmatch(alias):
-        raise InvalidNameError(
-            f"alias {alias!r} is not a plain name (a letter, then up to 63 letters, "
-            "digits, '_' or '-')"
-        )
-    return alias
 
 
 def read_aliases(model_dir: Path) -> dict[str, int]:

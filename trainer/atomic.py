@@ -1,16 +1,20 @@
-"""Durable filesystem steps: synced writes, atomic replace, directory fsync, locks.
+"""The filesystem steps the registry's guarantees rest on.
 
-The registry's crash guarantees rest on these few calls, so they live together and
-nowhere else: a file is complete before it is renamed into view, and a rename is made
-durable by syncing the directory that holds it. numpy-free, stdlib only.
+Synced writes, atomic replace, directory fsync and locks for crash safety (a file is
+complete before it is renamed into view; a rename is durable once its directory is
+synced), and a read that never follows a symlink. They live together and nowhere else.
 """
 
+import errno
 import fcntl
 import os
+import stat
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from trainer.errors import VerificationError
 
 
 def write_synced(path: Path, data: bytes) -> None:
@@ -71,5 +75,30 @@ def locked(path: Path) -> Iterator[None]:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(fd)
+
+
+def read_regular(path: Path, max_bytes: int) -> bytes:
+    """Read a regular file of at most `max_bytes`, never through a symlink.
+
+    O_NOFOLLOW makes the check and the open one step. A symlink, a non-file or an
+    oversized file raises VerificationError; other OSErrors (permissions, I/O) pass
+    through, since they say nothing about the file's content.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise VerificationError(f"{path.name} is a symlink") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise VerificationError(f"{path.name} is not a regular file")
+        if st.st_size > max_bytes:
+            raise VerificationError(f"{path.name} is over the size limit")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
     finally:
         os.close(fd)

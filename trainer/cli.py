@@ -22,7 +22,8 @@ from trainer.errors import (
     TrainingError,
     VerificationError,
 )
-from trainer.registry import STALE_SECONDS, Registry, check_name
+from trainer.names import check_name
+from trainer.registry import STALE_SECONDS, Registry
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1  # a bug: the traceback is printed

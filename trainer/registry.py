@@ -7,9 +7,7 @@ share a number, and nothing that fails verification is ever returned. numpy-only
 
 import errno
 import os
-import re
 import shutil
-import stat
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -21,24 +19,29 @@ from typing import Any
 import numpy as np
 
 from trainer import __version__, aliases, artifact, network
-from trainer.atomic import fsync_dir, locked, write_synced
+from trainer.atomic import fsync_dir, locked, read_regular, write_synced
 from trainer.errors import (
-    InvalidNameError,
     NotFoundError,
     RegistryError,
     VerificationError,
 )
 from trainer.manifest import (
+    MAX_MANIFEST_BYTES,
     build_manifest,
     check_architecture,
     manifest_bytes,
     parse_manifest,
 )
+from trainer.names import (
+    NAME_PATTERN,
+    check_alias,
+    check_name,
+    is_version_name,
+    parse_version,
+)
 
 Array = np.ndarray
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-_VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,17}")
 TEMP_PREFIX = ".tmp-"
 LOCK_FILE = ".lock"
 # A publish writes two small files and renames: seconds at most. A temporary directory
@@ -131,7 +134,7 @@ class Registry:
         return sorted(
             int(e.name)
             for e in entries
-            if _VERSION_PATTERN.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
+            if is_version_name(e.name) and e.is_dir(follow_symlinks=False)
         )
 
     def aliases(self, name: str) -> dict[str, int]:
@@ -163,7 +166,7 @@ class Registry:
             resolved = parse_version(version)
             where = "version"
         else:
-            alias = aliases.check_alias(version)
+            alias = check_alias(version)
             resolved = self.aliases(name).get(alias)
             if resolved is None:
                 raise NotFoundError(f"model {name!r} has no alias {alias!r}")
@@ -232,13 +235,17 @@ class Registry:
             raise VerificationError(
                 f"missing files {missing}, unexpected files {extra}"
             )
-        manifest = parse_manifest(_read_regular(version_dir / artifact.MANIFEST_FILE))
+        manifest = parse_manifest(
+            read_regular(version_dir / artifact.MANIFEST_FILE, MAX_MANIFEST_BYTES)
+        )
         if manifest["name"] != name or manifest["version"] != version:
             raise VerificationError(
                 f"the manifest describes {manifest['name']} v{manifest['version']}"
             )
         # hash and parse the same bytes: nothing can change between the two
-        weights = _read_regular(version_dir / artifact.WEIGHTS_FILE)
+        weights = read_regular(
+            version_dir / artifact.WEIGHTS_FILE, artifact.MAX_WEIGHTS_BYTES
+        )
         if artifact.sha256_hex(weights) != manifest["files"][artifact.WEIGHTS_FILE]:
             raise VerificationError(
                 f"{artifact.WEIGHTS_FILE} does not match its sha256 in the manifest "
@@ -315,7 +322,7 @@ class Registry:
         With `expected`, the change happens only if the alias still holds that value
         (None: unset), else AliasConflictError: a compare-and-set for quality gates.
         """
-        aliases.check_alias(alias)
+        check_alias(alias)
         version = parse_version(version)
         self._read_verified(name, version)  # never point an alias at a bad version
         model_dir = self._model_dir(name)
@@ -333,7 +340,7 @@ class Registry:
 
     def rollback(self, name: str, alias: str = "production") -> tuple[int, int]:
         """Move `alias` back to the version it held before; returns (from, to)."""
-        aliases.check_alias(alias)
+        check_alias(alias)
         model_dir = self._model_dir(name)
         if not self.versions(name):
             raise NotFoundError(f"unknown model {name!r} (no published versions)")
@@ -350,9 +357,7 @@ class Registry:
 
     def _next_version(self, model_dir: Path) -> int:
         # every numeric entry counts, even a stray file, so a rename never targets it
-        numbers = [
-            int(n) for n in os.listdir(model_dir) if _VERSION_PATTERN.fullmatch(n)
-        ]
+        numbers = [int(n) for n in os.listdir(model_dir) if is_version_name(n)]
         return max(numbers, default=0) + 1
 
     # --- maintenance -------------------------------------------------------------
@@ -376,7 +381,7 @@ class Registry:
         except VerificationError as exc:
             problems.append(Problem(name, "aliases", str(exc)))
         for entry in _scandir(model_dir):
-            if _VERSION_PATTERN.fullmatch(entry.name) and (
+            if is_version_name(entry.name) and (
                 entry.is_symlink() or not entry.is_dir()
             ):
                 problems.append(
@@ -412,45 +417,6 @@ class Registry:
                 shutil.rmtree(path, ignore_errors=True)
                 removed.append(path)
         return removed
-
-
-def check_name(name: object) -> str:
-    """Return `name` if it is a plain model name, else raise InvalidNameError."""
-    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-        raise InvalidNameError(
-            f"model name {name!r} is not a plain name (a letter or digit, then up to "
-            "63 letters, digits, '_' or '-')"
-        )
-    return name
-
-
-def parse_version(version: object) -> int:
-    """A positive version number from an int or a string of digits."""
-    if isinstance(version, int) and not isinstance(version, bool) and version >= 1:
-        return version
-    if isinstance(version, str) and _VERSION_PATTERN.fullmatch(version):
-        return int(version)
-    raise InvalidNameError(f"version {version!r} is not a positive integer")
-
-
-def _read_regular(path: Path) -> bytes:
-    """Read a regular file without following a symlink (O_NOFOLLOW), size-capped."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise VerificationError(f"{path.name} is a symlink") from None
-        raise VerificationError(f"{path.name} cannot be read: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise VerificationError(f"{path.name} is not a regular file")
-        if st.st_size > artifact.MAX_WEIGHTS_BYTES:
-            raise VerificationError(f"{path.name} is over the size limit")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            return f.read()
-    finally:
-        os.close(fd)
 
 
 def _scandir(path: Path) -> list[os.DirEntry]:

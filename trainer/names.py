@@ -1,0 +1,49 @@
+"""What a model name, an alias and a version number may be.
+
+Each of them becomes part of a path, so each is checked against a strict pattern
+before any path is built: no separators, no dot-names, no signs or leading zeros.
+Shared by the registry, the alias file and the CLI; stdlib only.
+"""
+
+import re
+
+from trainer.errors import InvalidNameError
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+# Aliases start with a letter so that one can never be mistaken for a version number.
+ALIAS_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
+VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,17}")
+
+
+def check_name(name: object) -> str:
+    """Return `name` if it is a plain model name, else raise InvalidNameError."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise InvalidNameError(
+            f"model name {name!r} is not a plain name (a letter or digit, then up to "
+            "63 letters, digits, '_' or '-')"
+        )
+    return name
+
+
+def check_alias(alias: object) -> str:
+    """Return `alias` if it is a plain alias name, else raise InvalidNameError."""
+    if not isinstance(alias, str) or not ALIAS_PATTERN.fullmatch(alias):
+        raise InvalidNameError(
+            f"alias {alias!r} is not a plain name (a letter, then up to 63 letters, "
+            "digits, '_' or '-')"
+        )
+    return alias
+
+
+def parse_version(version: object) -> int:
+    """A positive version number from an int or a string of digits."""
+    if isinstance(version, int) and not isinstance(version, bool) and version >= 1:
+        return version
+    if isinstance(version, str) and VERSION_PATTERN.fullmatch(version):
+        return int(version)
+    raise InvalidNameError(f"version {version!r} is not a positive integer")
+
+
+def is_version_name(entry: str) -> bool:
+    """Whether a directory entry is named like a version (`7`, never `07` or `.7`)."""
+    return VERSION_PATTERN.fullmatch(entry) is not None
