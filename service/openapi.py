@@ -50,14 +50,15 @@ def document(settings: Settings) -> dict:
         "ny": {**size, "description": f"Rows; nx * ny <= {settings.max_grid_cells}."},
         "format": {"type": "string", "enum": list(FORMATS), "default": "json"},
     }
+    version_schema = {
+        "type": "string",
+        "pattern": r"^([1-9][0-9]*|[A-Za-z][A-Za-z0-9_.-]{0,63})$",
+    }
     model_params = [
         _query("model", {"type": "string"}, "Model name; default: the default model."),
         _query(
             "version",
-            {
-                "type": "string",
-                "pattern": r"^([1-9][0-9]*|[A-Za-z][A-Za-z0-9_.-]{0,63})$",
-            },
+            version_schema,
             "A version number or an alias; default: the served version.",
         ),
     ]
@@ -167,7 +168,7 @@ def document(settings: Settings) -> dict:
                     "summary": "One version's manifest (a number or an alias).",
                     "parameters": [
                         _path("name", {"type": "string"}),
-                        _path("version", {"type": "string"}),
+                        _path("version", version_schema),
                     ],
                     "responses": {
                         "200": _manifest_ok(),
