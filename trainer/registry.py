@@ -100,13 +100,9 @@ class Registry:
 
     def models(self) -> list[str]:
         """Names with at least one published version, sorted."""
-        try:
-            entries = list(os.scandir(self.root))
-        except FileNotFoundError:
-            return []
         return sorted(
             e.name
-            for e in entries
+            for e in _scandir(self.root)
             if NAME_PATTERN.fullmatch(e.name) and self._has_versions(e.name)
         )
 
