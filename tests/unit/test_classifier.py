@@ -220,3 +220,37 @@ def test_works_in_cross_val_score_and_grid_search(moons):
     search = GridSearchCV(base, {"hidden_layer_sizes": [(1,), (5,)]}, cv=3).fit(X, y)
     assert search.best_params_ == {"hidden_layer_sizes": (5,)}
     assert search.best_estimator_.score(X, y) > 0.9
+
+
+def test_full_batch_loss_curve_ends_at_the_returned_models_loss(moons):
+    # for "gd" each entry is the full training loss after that epoch's update
+    X, y = moons
+    clf = ScratchNetClassifier(
+        **(QUICK | {"optimizer": "gd", "learning_rate": 1.0, "max_iter": 40})
+    ).fit(X, y)
+    P = clf.predict_proba(X)
+    cross_entropy = -np.log(P[np.arange(len(y)), y]).mean()
+    l2 = 0.01 / (2 * len(y)) * sum((W**2).sum() for W in clf.coefs_)
+    assert clf.loss_curve_[-1] == pytest.approx(cross_entropy + l2, rel=1e-12)
+
+
+def test_summed_gradient_is_the_mean_with_a_step_n_times_larger(moons):
+    # the tutorial's 0.01 on the sum over 200 points is 2.0 on the mean
+    X, y = moons
+    common = {"optimizer": "gd", "init": "legacy", "max_iter": 100}
+    summed = ScratchNetClassifier(
+        **(QUICK | common | {"gradient": "sum", "learning_rate": 0.01})
+    ).fit(X, y)
+    mean = ScratchNetClassifier(
+        **(QUICK | common | {"gradient": "mean", "learning_rate": 2.0})
+    ).fit(X, y)
+    for a, b in zip(summed.coefs_, mean.coefs_, strict=True):
+        assert np.allclose(a, b, rtol=0, atol=1e-10)
+
+
+def test_no_hidden_layer_is_softmax_regression():
+    X, y = make_blobs(300, centers=3, random_state=0)
+    clf = ScratchNetClassifier(hidden_layer_sizes=(), max_iter=300, random_state=0)
+    clf.fit(X, y)
+    assert [W.shape for W in clf.coefs_] == [(2, 3)]
+    assert clf.score(X, y) > 0.9
