@@ -36,10 +36,12 @@ def encode_indexed(indices: np.ndarray, n_colors: int) -> bytes:
     palette = bytes(
         channel for i in range(n_colors) for channel in PALETTE[i % len(PALETTE)]
     )
-    pixels = (indices % n_colors).astype(np.uint8, copy=False)
     # each scanline starts with its filter type; 0 = none (regions compress well anyway)
     rows = np.zeros((height, width + 1), dtype=np.uint8)
-    rows[:, 1:] = pixels
+    if indices.max(initial=0) < n_colors:
+        rows[:, 1:] = indices
+    else:
+        rows[:, 1:] = indices % n_colors
     header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
     return b"".join(
         (

@@ -24,6 +24,7 @@ class ServedModel:
 
     loaded: Any  # trainer.registry.LoadedModel
     label_values: np.ndarray = field(init=False, repr=False)
+    _labels_are_indices: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         classes = list(self.loaded.classes)
@@ -31,6 +32,10 @@ class ServedModel:
         # an int64 lookup array lets orjson write labels straight from numpy
         values = np.array(classes, dtype=np.int64 if numeric else object)
         object.__setattr__(self, "label_values", values)
+        # classes 0..n-1 (the common case): a label is its index, no lookup needed
+        object.__setattr__(
+            self, "_labels_are_indices", classes == list(range(len(classes)))
+        )
 
     @property
     def name(self) -> str:
@@ -69,7 +74,9 @@ class ServedModel:
         return indices, softmax(Z)
 
     def labels(self, indices: np.ndarray) -> np.ndarray | list:
-        """Class values of class indices: an int64 array, or (nested) lists of str."""
+        """Class values of class indices: an integer array, or (nested) lists of str."""
+        if self._labels_are_indices:
+            return indices
         values = self.label_values[indices]
         return values if values.dtype != object else values.tolist()
 
@@ -86,23 +93,41 @@ class ServedModel:
         indices : (ny, nx) uint8 (uint16 past 256 classes); row j is y = ys[j]
         """
         coefs, intercepts = self.loaded.coefs, self.loaded.intercepts
-        activation = self.loaded.activation
+        activate = ACTIVATIONS[self.loaded.activation][0] if len(coefs) > 1 else None
         n_classes = len(self.loaded.classes)
         out = np.empty(
             (len(ys), len(xs)), dtype=np.uint8 if n_classes <= 256 else np.uint16
         )
-        # first layer on a grid is separable: (x * W[0] + y * W[1]) + b, so the
-        # x-part is computed once per grid and each row only adds a vector; the sums
-        # keep the order of X @ W + b so labels match /predict on the same points
         W, b = coefs[0], intercepts[0]
-        x_part = np.multiply.outer(xs, W[0])  # (nx, fan_out)
         rows = max(1, _GRID_CHUNK // max(1, len(xs)))
         for start in range(0, len(ys), rows):
-            y_part = np.multiply.outer(ys[start : start + rows], W[1])  # (r, fan_out)
-            Z = (x_part[None, :, :] + y_part[:, None, :]).reshape(-1, W.shape[1])
-            Z += b
-            if len(coefs) > 1:
-                ACTIVATIONS[activation][0](Z)
-                Z = logits(Z, coefs[1:], intercepts[1:], activation)
-            out[start : start + rows] = Z.argmax(axis=1).reshape(-1, len(xs))
+            y_chunk = ys[start : start + rows]
+            # unit-major layout, (fan_out, cells): every operation below runs over
+            # long contiguous rows instead of rows of 2 or 3 values. The first layer
+            # is separable on a grid, (x * W[0] + y * W[1]) + b, summed in the order
+            # of X @ W + b so labels match /predict on the same points.
+            H = np.empty((W.shape[1], len(y_chunk), len(xs)))
+            for unit in range(W.shape[1]):
+                np.add.outer(y_chunk * W[1, unit], xs * W[0, unit], out=H[unit])
+                H[unit] += b[unit]
+            H = H.reshape(W.shape[1], -1)
+            for W_next, b_next in zip(coefs[1:], intercepts[1:], strict=True):
+                activate(H)
+                H = W_next.T @ H
+                H += b_next[:, None]
+            out[start : start + rows] = first_max_rows(H).reshape(len(y_chunk), -1)
         return out
+
+
+def first_max_rows(Z: np.ndarray) -> np.ndarray:
+    """Index of the largest row of Z (n_classes, n_cells) per column, first on ties.
+
+    What Z.T.argmax(axis=1) gives, without its slow path over short rows.
+    """
+    best = Z[0].copy()
+    indices = np.zeros(Z.shape[1], dtype=np.intp)
+    for k in range(1, Z.shape[0]):
+        better = Z[k] > best
+        indices[better] = k
+        np.maximum(best, Z[k], out=best)
+    return indices
