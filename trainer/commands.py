@@ -64,7 +64,12 @@ def _options(
     args: argparse.Namespace, command_defaults: dict[str, Any] | None = None
 ) -> config.TrainOptions:
     """The run's options: defaults < preset < --config file < command line."""
-    given = {k: v for k, v in vars(args).items() if k in config.PARSERS}
+    # parsed again: --registry comes from the shared parser, not the option table
+    given = {
+        k: config.parse_option(k, v)
+        for k, v in vars(args).items()
+        if k in config.PARSERS
+    }
     for flag in ("promote", "promote_if_better", "json"):
         if not given.get(flag):
             given.pop(flag, None)  # store_true: only an explicit flag overrides config
@@ -215,6 +220,9 @@ def rollback(args: argparse.Namespace) -> int:
 def verify(args: argparse.Namespace) -> int:
     """Verify every version and alias; exit 4 if anything fails; --fix cleans up."""
     registry = _registry(args)
+    if not registry.root.is_dir():
+        # a cron job pointed at a mistyped path must not report "all verified"
+        raise NotFoundError(f"registry {str(registry.root)!r} is not a directory")
     if args.name:
         if args.name not in registry.model_dirs():
             raise NotFoundError(f"unknown model {check_name(args.name)!r}")

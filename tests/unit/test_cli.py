@@ -230,6 +230,12 @@ def test_verify_reports_corruption_with_exit_4_and_fix_removes_stale_temp_dirs(
     assert not stale.exists() and weights.exists()  # --fix never deletes versions
 
 
+def test_verify_refuses_a_registry_that_does_not_exist(tmp_path, capsys):
+    code, out, err = run(capsys, "verify", "--registry", str(tmp_path / "typo"))
+    assert code == 2 and out == "" and "is not a directory" in err
+    assert not (tmp_path / "typo").exists()
+
+
 def test_logreg_baseline_is_published_as_a_network_without_hidden_layers(
     tmp_path, capsys
 ):
@@ -314,6 +320,7 @@ BAD_INPUT = [
     (["--tolerance", "-0.1"], "0 or more"),
     (["--no-such-option"], "unrecognized arguments"),
     (["--config", "/nonexistent/retrain.toml"], "does not exist"),
+    (["--registry", ""], "--registry must be a non-empty string"),
 ]
 
 
