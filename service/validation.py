@@ -9,6 +9,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import orjson
@@ -93,25 +94,41 @@ def parse_points(
         # a few values: checking each in Python is cheaper than numpy's set-up
         _raise_first_problem(points, n_features, max_abs)
         return np.array(points, dtype=np.float64)
-    # numpy would silently turn true/false into 1/0; a body without those literals
-    # cannot hold a boolean, so the array conversion below is exact
-    if b"true" not in body and b"false" not in body:
-        X = _as_matrix(points)
-        if X is not None and X.shape[1] == n_features and _within(X, max_abs):
-            return X
+    X = _as_matrix(points, body, n_features)
+    if X is not None and _within(X, max_abs):
+        return X
     _raise_first_problem(points, n_features, max_abs)
-    # every value checked one by one (the boolean scan was a false alarm): build it
+    # every value checked one by one (a cheap scan raised a false alarm): build it
     return np.array(points, dtype=np.float64)
 
 
-def _as_matrix(points: list) -> np.ndarray | None:
+def _as_matrix(points: list, body: bytes, n_features: int) -> np.ndarray | None:
+    """The points as a matrix if they are certainly all numbers, else None.
+
+    numpy's float conversion would accept "1.5", true and null (as 1.5, 1.0, nan), so
+    the raw body is checked first: with the single field already known to be
+    "points", two quote characters mean no string anywhere; outside strings "u" only
+    occurs in true and null and "a" only in false (a one-byte search is a memchr).
+    Rows that are lists of the right length then leave only numbers (or nested lists
+    and objects, which fail below).
+    """
+    if (
+        body.count(b'"') != 2
+        or b"u" in body  # true, null
+        or b"a" in body  # false
+        or set(map(type, points)) != {list}
+        or set(map(len, points)) != {n_features}
+    ):
+        return None
     try:
-        X = np.array(points)
-    except (ValueError, TypeError):  # ragged or mixed nesting
+        flat = np.fromiter(
+            chain.from_iterable(points),
+            dtype=np.float64,
+            count=len(points) * n_features,
+        )
+    except (ValueError, TypeError):  # a list or an object where a number should be
         return None
-    if X.ndim != 2 or X.dtype.kind not in "fiu":
-        return None
-    return X.astype(np.float64, copy=False)
+    return flat.reshape(len(points), n_features)
 
 
 def _within(X: np.ndarray, max_abs: float) -> bool:
