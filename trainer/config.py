@@ -13,6 +13,7 @@ from typing import Any
 
 from trainer.activations import ACTIVATIONS
 from trainer.errors import ScratchNetError
+from trainer.presets import tutorial_params
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
 KINDS = ("mlp", "logreg")
@@ -305,8 +306,6 @@ def _preset_options(preset: str | None) -> tuple[dict[str, Any], dict[str, Any]]
     """A preset as (options it sets, classifier settings without an option)."""
     if preset is None:
         return {}, {}
-    from trainer.presets import tutorial_params  # the classifier needs scikit-learn
-
     params = dict(tutorial_params())
     options = {
         option: params.pop(param)

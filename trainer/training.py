@@ -203,6 +203,8 @@ def _fit_network(
         "name": params.pop("optimizer"),
         **{k: v for k, v in _jsonable(params).items() if k != "hidden_layer_sizes"},
     }
+    if optimizer["name"] == "gd":
+        del optimizer["batch_size"]  # full batch: the classifier ignores it
     return (
         list(model.coefs_),
         list(model.intercepts_),
