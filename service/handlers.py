@@ -14,6 +14,7 @@ import orjson
 from service import metrics
 from service.boundary import MEDIA_TYPES, render, resolve_grid
 from service.cache import BytesCache
+from service.errors import ApiError
 from service.runtime import ServedModel
 from service.settings import Settings
 from service.store import ModelStore
@@ -136,7 +137,12 @@ def json_body(environ: dict, settings: Settings) -> bytes:
     if environ.get("wsgi.input_terminated"):
         # chunked: read up to one byte past the limit to know it was passed
         body = stream.read(settings.max_body_bytes + 1)
-        check_body_size(len(body), settings.max_body_bytes)
+        if len(body) > settings.max_body_bytes:
+            raise ApiError(
+                413,
+                "body_too_large",
+                f"request body is over the limit of {settings.max_body_bytes} bytes",
+            )
         return body
     return b""
 

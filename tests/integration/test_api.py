@@ -173,3 +173,12 @@ def test_metrics_count_requests_of_both_workers(service_url, metrics_dir):
         for path in metrics_dir.glob("counter_*.db")
     }
     assert sum(1 for n in per_worker.values() if n > 0) >= 2, per_worker
+
+
+def test_a_chunked_body_is_read(service_url):
+    # a generator makes requests send Transfer-Encoding: chunked, no Content-Length
+    chunks = iter([b'{"points": ', b"[[0.5, 0.25],", b" [1, 2]]}"])
+    response = requests.post(
+        f"{service_url}/predict", data=chunks, headers=JSON, timeout=30
+    )
+    assert response.status_code == 200 and len(response.json()["labels"]) == 2
