@@ -181,11 +181,15 @@ def _option(
 
 
 def _parser_for(key: str) -> Callable[[str], Any]:
+    flag = "--" + key.replace("_", "-")
+
     def parse(text: str) -> Any:
         try:
             return config.parse_option(key, text)
         except config.OptionError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+            # argparse already says "argument --flag: "; do not name it twice
+            message = str(exc).removeprefix(f"{flag}: ").removeprefix(f"{flag} ")
+            raise argparse.ArgumentTypeError(message) from None
 
     parse.__name__ = key
     return parse
