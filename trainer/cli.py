@@ -236,5 +236,6 @@ def _add_training_options(sub: argparse.ArgumentParser, sweep: bool = False) -> 
         dest="early_stopping",
         action="store_true",
         default=argparse.SUPPRESS,
-        help="stop when validation loss stops improving",
+        help="hold out 10%% of the training data; stop when its accuracy stops "
+        "improving and keep the best epoch",
     )
