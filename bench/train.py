@@ -10,7 +10,6 @@ alternated, medians of `--repeats`, because the machines are shared and noisy. T
 """
 
 import argparse
-import statistics
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from _report import Row, machine, render, write_section
 from sklearn.datasets import make_moons
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
+
 from trainer.classifier import ScratchNetClassifier
 from trainer.presets import tutorial_params
 
@@ -83,14 +83,11 @@ def tutorial_run(passes: int, repeats: int) -> list[Row]:
             seconds[name].append(time.perf_counter() - start)
             accuracy[name] = float(np.mean(predict(X) == y))
             print(f"  {name}: {seconds[name][-1]:.3f} s", flush=True)
-    return [
-        Row(name, statistics.median(seconds[name]), passes, accuracy[name])
-        for name in names
-    ]
+    return [Row(name, tuple(seconds[name]), passes, accuracy[name]) for name in names]
 
 
-def big_run(n_samples: int, repeats: int) -> dict[str, dict[str, float | None]]:
-    """(c): samples per second and peak RSS, medians over one process per run."""
+def big_run(n_samples: int, repeats: int) -> dict[str, list[dict[str, float | None]]]:
+    """(c): samples per second and peak RSS of each run, one process per run."""
     results: dict[str, list[dict[str, float | None]]] = {
         "fullbatch": [],
         "minibatch": [],
@@ -104,15 +101,7 @@ def big_run(n_samples: int, repeats: int) -> dict[str, dict[str, float | None]]:
                 f"peak RSS {out['peak_rss_mb']:.0f} MB",
                 flush=True,
             )
-    return {
-        mode: {key: _median([run[key] for run in runs]) for key in runs[0]}
-        for mode, runs in results.items()
-    }
-
-
-def _median(values: list[float | None]) -> float | None:
-    # None: a figure the run does not have (the one-pass run has no accuracy)
-    return None if None in values else statistics.median(values)
+    return results
 
 
 def _plain(X: np.ndarray, y: np.ndarray, passes: int) -> Callable:
