@@ -35,7 +35,9 @@ def replace_atomically(path: Path, data: bytes) -> None:
     Writes a dot-named sibling, syncs it, renames it over `path` (atomic on POSIX) and
     syncs the directory so the rename survives a power cut.
     """
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # dot-named (readers skip it) with the registry's ".tmp-" prefix, so a file left
+    # by a crash here is cleaned like an interrupted publish
+    temporary = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
     try:
         write_synced(temporary, data)
         os.replace(temporary, path)

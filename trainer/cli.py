@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--fix",
         action="store_true",
-        help="remove temporary directories left by interrupted publishes "
+        help="remove temporary files and directories left by interrupted writes "
         f"(older than {STALE_SECONDS / 60:.0f} minutes)",
     )
     verify.add_argument("--json", action="store_true", help="print JSON")

@@ -236,12 +236,12 @@ def verify(args: argparse.Namespace) -> int:
         entry = {
             "verified": [v for v in registry.versions(name) if f"v{v}" not in bad],
             "problems": [{"where": p.where, "message": p.message} for p in problems],
-            "removed_temp_dirs": [],
-            "temp_dirs": [],
+            "removed_temp_entries": [],
+            "temp_entries": [],
         }
         if args.fix:
-            entry["removed_temp_dirs"] = [p.name for p in registry.clean_stale(name)]
-        entry["temp_dirs"] = [p.name for p in registry.temp_dirs(name)]
+            entry["removed_temp_entries"] = [p.name for p in registry.clean_stale(name)]
+        entry["temp_entries"] = [p.name for p in registry.temp_entries(name)]
         report["models"][name] = entry
         report["ok"] = report["ok"] and not problems
     if args.json:
@@ -259,12 +259,12 @@ def _print_verify(report: dict[str, Any]) -> None:
             print(f"{name} v{version}: ok")
         for problem in entry["problems"]:
             print(f"{name} {problem['where']}: FAILED: {problem['message']}")
-        for temp in entry["removed_temp_dirs"]:
-            print(f"{name}: removed stale temporary directory {temp}")
-        if entry["temp_dirs"]:
+        for temp in entry["removed_temp_entries"]:
+            print(f"{name}: removed stale temporary entry {temp}")
+        if entry["temp_entries"]:
             print(
-                f"{name}: {len(entry['temp_dirs'])} temporary director(ies) from "
-                "publishes in progress or interrupted; `verify --fix` removes those "
+                f"{name}: {len(entry['temp_entries'])} temporary entries from "
+                "writes in progress or interrupted; `verify --fix` removes those "
                 f"older than {STALE_SECONDS / 60:.0f} minutes"
             )
 

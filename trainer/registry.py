@@ -387,8 +387,8 @@ class Registry:
                 )
         return problems
 
-    def temp_dirs(self, name: str) -> list[Path]:
-        """Leftover temporary directories of interrupted publishes (live ones too)."""
+    def temp_entries(self, name: str) -> list[Path]:
+        """Temporary directories and files of writes in progress or interrupted."""
         return [
             Path(e.path)
             for e in _scandir(self._model_dir(name))
@@ -398,19 +398,22 @@ class Registry:
     def clean_stale(
         self, name: str, max_age_seconds: float = STALE_SECONDS
     ) -> list[Path]:
-        """Remove temporary directories older than `max_age_seconds`; returns them.
+        """Remove temporary entries older than `max_age_seconds`; returns them.
 
         The age threshold spares a publisher that is writing right now.
         """
         removed = []
         now = time.time()
-        for path in self.temp_dirs(name):
+        for path in self.temp_entries(name):
             try:
                 age = now - path.lstat().st_mtime
             except FileNotFoundError:
                 continue
             if age >= max_age_seconds:
-                shutil.rmtree(path, ignore_errors=True)
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
                 removed.append(path)
         return removed
 

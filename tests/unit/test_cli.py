@@ -210,7 +210,7 @@ def test_list_marks_aliases_served_and_broken_versions(trained, capsys):
     assert [v.get("error") is None for v in model["versions"]] == [False] + [True] * 3
 
 
-def test_verify_reports_corruption_with_exit_4_and_fix_removes_stale_temp_dirs(
+def test_verify_reports_corruption_with_exit_4_and_fix_removes_stale_temp_entries(
     trained, capsys
 ):
     reg = ["--registry", str(trained)]
@@ -226,7 +226,7 @@ def test_verify_reports_corruption_with_exit_4_and_fix_removes_stale_temp_dirs(
     assert stale.exists()
     code, out, _ = run(capsys, "verify", *reg, "--fix", "--json")
     report = json.loads(out)["models"]["moons"]
-    assert code == 4 and report["removed_temp_dirs"] == [".tmp-crashed"]
+    assert code == 4 and report["removed_temp_entries"] == [".tmp-crashed"]
     assert not stale.exists() and weights.exists()  # --fix never deletes versions
 
 

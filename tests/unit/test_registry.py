@@ -220,11 +220,15 @@ def test_temporary_directories_are_invisible_to_readers(registry):
 def test_clean_stale_spares_a_fresh_temporary_directory(registry):
     old = registry.root / "moons" / ".tmp-old"
     fresh = registry.root / "moons" / ".tmp-fresh"
+    # what a crash inside an aliases.json replace leaves behind
+    old_file = registry.root / "moons" / ".tmp-0123-aliases.json"
     old.mkdir()
     fresh.mkdir()
-    os.utime(old, (0, 0))
-    assert registry.clean_stale("moons") == [old]
-    assert not old.exists() and fresh.exists()
+    old_file.write_text("{}")
+    for path in (old, old_file):
+        os.utime(path, (0, 0))
+    assert sorted(registry.clean_stale("moons")) == sorted([old, old_file])
+    assert not old.exists() and not old_file.exists() and fresh.exists()
 
 
 def test_check_reports_each_bad_version_and_dangling_alias(registry):

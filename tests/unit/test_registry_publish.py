@@ -76,7 +76,7 @@ def test_concurrent_threads_get_distinct_versions(tmp_path):
     assert sorted(published) == list(range(1, 21))
     assert registry.versions("moons") == list(range(1, 21))
     assert registry.check("moons") == []
-    assert registry.temp_dirs("moons") == []
+    assert registry.temp_entries("moons") == []
 
 
 _PROCESS_PUBLISHER = textwrap.dedent(
@@ -161,14 +161,14 @@ def test_publisher_killed_mid_write_leaves_no_version(tmp_path, stop_after):
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
-    (leftover,) = registry.temp_dirs("moons")
+    (leftover,) = registry.temp_entries("moons")
     assert (leftover / stop_after).exists()
     assert registry.versions("moons") == [1]
     assert registry.check("moons") == []
     # the next publish removes the leftover once it is old enough to be abandoned
     os.utime(leftover, (time.time() - 3600,) * 2)
     assert _publish_one(registry) == 2
-    assert registry.temp_dirs("moons") == []
+    assert registry.temp_entries("moons") == []
 
 
 def test_set_alias_refuses_missing_and_corrupt_versions(tmp_path):
