@@ -20,9 +20,11 @@ def test_softmax_rows_sum_to_one_and_survive_huge_logits():
 
 
 def test_softmax_of_two_logits_is_the_logistic_function():
-    Z = np.array([[0.3, -1.2]])
-    P = network.softmax(Z.copy())
-    assert P[0, 0] == pytest.approx(1 / (1 + np.exp(-1.5)))
+    Z = np.array([[0.3, -1.2], [1000.0, -1000.0], [-800.0, -790.0]])
+    with np.errstate(over="raise", invalid="raise"):
+        P = network.softmax(Z.copy())
+    assert P[:, 0] == pytest.approx(1 / (1 + np.exp(-(Z[:, 0] - Z[:, 1]))))
+    assert P.sum(axis=1) == pytest.approx([1.0, 1.0, 1.0])
 
 
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
