@@ -59,7 +59,7 @@ class Workspace:
             for i in range(len(layers) - 1, 0, -1)
         ]
         self._first_grad = grad_layers[0]
-        self.XT = np.empty((sizes[0] + 1, n_samples))
+        self.XT = np.empty((sizes[0] + 1, 0))  # the last forward's input, for backward
         self.penalty = np.zeros_like(params.theta)  # alpha * W, zero on biases
         self._alpha_mask = self.alpha * params.weight_mask
         self._row_max = np.empty(n_samples)
