@@ -58,7 +58,6 @@ def test_train_with_defaults_publishes_a_good_moons_model(tmp_path, capsys):
     assert model.version == 1 and model.kind == "mlp"
     assert manifest["architecture"]["hidden_layer_sizes"] == [3]
     assert manifest["metrics"]["validation_accuracy"] >= 0.9
-    assert manifest["metrics"]["validation_accuracy"] > 0.5 + 0.1  # better than chance
     assert manifest["training"]["n_train"] + manifest["training"]["n_validation"] == 200
     # the extent the service uses for default /boundary bounds covers the data
     assert (
