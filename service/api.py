@@ -10,7 +10,7 @@ X-Model-Version headers always.
 from flask import Blueprint, Response, current_app, request
 
 from service import handlers, metrics
-from service.handlers import MODEL_CHOICE, Context, Reply, json_reply, query
+from service.handlers import Context, Reply, json_reply, query
 
 bp = Blueprint("api", __name__)
 
@@ -96,6 +96,3 @@ def _context() -> Context:
 def _response(reply: Reply) -> Response:
     headers = [("Content-Type", reply.content_type), *reply.headers]
     return Response(reply.body, status=reply.status, headers=headers)
-
-
-__all__ = ["MODEL_CHOICE", "bp"]

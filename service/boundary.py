@@ -11,9 +11,9 @@ import numpy as np
 import orjson
 
 from service.errors import bad_request
+from service.grid_fields import GridRequest
 from service.png import encode_indexed
 from service.runtime import ServedModel
-from service.validation import GridRequest
 
 # the design's default: the training data's extent plus this margin on every side
 MARGIN = 0.5

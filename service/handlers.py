@@ -15,15 +15,17 @@ from service import metrics
 from service.boundary import MEDIA_TYPES, render, resolve_grid
 from service.cache import BytesCache
 from service.errors import ApiError
+from service.grid_fields import (
+    GRID_FIELDS,
+    GridRequest,
+    parse_grid_body,
+    parse_grid_query,
+)
 from service.runtime import ServedModel
 from service.settings import Settings
 from service.store import ModelStore
 from service.validation import (
-    GRID_FIELDS,
-    GridRequest,
     check_body_size,
-    parse_grid_body,
-    parse_grid_query,
     parse_json,
     parse_points,
     parse_version,

@@ -5,8 +5,8 @@ client may send (maxItems, minimum, maximum) and every error it can get back, an
 numbers come from the same Settings the validators enforce.
 """
 
+from service.grid_fields import DEFAULT_GRID_SIZE, FORMATS
 from service.settings import Settings
-from service.validation import DEFAULT_GRID_SIZE, FORMATS
 
 _ERROR_TEXT = {
     "400": "Malformed or invalid input; the message says what was wrong.",

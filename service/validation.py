@@ -1,14 +1,14 @@
 """Turn what a client sent into arrays and numbers the runtime can trust, or say why.
 
 Flask-free and separate from the views so every rejection can be unit-tested on plain
-values. The fast path validates with numpy on whole arrays; only when it finds a problem
-does a slow pass walk the points to name the first bad one in words.
+values: the JSON framing, the points of /predict, the model choice. Large point lists
+are checked on whole arrays; only when that finds a problem does a slow pass walk the
+points to name the first bad one in words. /boundary's fields are in grid_fields.
 """
 
 import math
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from itertools import chain
 
 import numpy as np
@@ -17,9 +17,6 @@ import orjson
 from service.errors import ApiError, bad_request
 
 JSON_MEDIA_TYPES = ("application/json",)
-GRID_FIELDS = ("x_min", "x_max", "y_min", "y_max", "nx", "ny", "format")
-FORMATS = ("json", "npy", "png")
-DEFAULT_GRID_SIZE = 200
 _SMALL = 64  # values below which points are checked one by one
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 
@@ -150,10 +147,10 @@ def _raise_first_problem(points: list, n_features: int, max_abs: float) -> None:
                 f"each point needs {n_features} features, points[{i}] has {len(point)}",
             )
         for j, value in enumerate(point):
-            _check_number(value, f"points[{i}][{j}]", max_abs, "invalid_points")
+            check_number(value, f"points[{i}][{j}]", max_abs, "invalid_points")
 
 
-def _check_number(value: object, where: str, max_abs: float, code: str) -> float:
+def check_number(value: object, where: str, max_abs: float, code: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise bad_request(code, f"{where} must be a number, got {_json_type(value)}")
     if not math.isfinite(value) or abs(value) > max_abs:
@@ -235,108 +232,3 @@ def parse_version(raw: str | None) -> int | str | None:
             "(letters, digits, '_', '.', '-'; starting with a letter)",
         )
     return raw
-
-
-# --- boundary grid ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GridRequest:
-    """What a client asked of /boundary; bounds left None take the model's defaults."""
-
-    x_min: float | None = None
-    x_max: float | None = None
-    y_min: float | None = None
-    y_max: float | None = None
-    nx: int = DEFAULT_GRID_SIZE
-    ny: int = DEFAULT_GRID_SIZE
-    format: str = "json"
-
-
-def parse_grid_body(doc: object, max_cells: int, max_abs: float) -> GridRequest:
-    """POST /boundary body: a JSON object of grid fields, every one optional."""
-    if not isinstance(doc, dict):
-        raise bad_request(
-            "invalid_body",
-            "the body must be a JSON object like "
-            '{"nx": 100, "ny": 100, "format": "json"}',
-        )
-    unknown = sorted(key for key in doc if key not in GRID_FIELDS)
-    if unknown:
-        hint = ""
-        if {"model", "version"} & set(unknown):
-            hint = "; model and version are query parameters"
-        raise bad_request(
-            "unknown_field",
-            f"unknown field(s) {', '.join(map(repr, unknown))}; "
-            f"allowed: {', '.join(GRID_FIELDS)}{hint}",
-        )
-    return _grid_request(doc, from_query=False, max_cells=max_cells, max_abs=max_abs)
-
-
-def parse_grid_query(
-    fields: Mapping[str, str], max_cells: int, max_abs: float
-) -> GridRequest:
-    """GET /boundary query: grid fields as strings (model/version removed already)."""
-    return _grid_request(fields, from_query=True, max_cells=max_cells, max_abs=max_abs)
-
-
-def _grid_request(
-    fields: Mapping[str, object], from_query: bool, max_cells: int, max_abs: float
-) -> GridRequest:
-    values: dict[str, object] = {}
-    for name in ("x_min", "x_max", "y_min", "y_max"):
-        if fields.get(name) is not None:
-            values[name] = _bound(fields[name], name, from_query, max_abs)
-    for name in ("nx", "ny"):
-        if fields.get(name) is not None:
-            values[name] = _grid_size(fields[name], name, from_query, max_cells)
-    if fields.get("format") is not None:
-        fmt = fields["format"]
-        if fmt not in FORMATS:
-            raise bad_request(
-                "invalid_parameter",
-                f"format must be one of {', '.join(FORMATS)}, got {_shown(fmt)}",
-            )
-        values["format"] = fmt
-    request = GridRequest(**values)
-    if request.nx * request.ny > max_cells:
-        raise ApiError(
-            413,
-            "too_many_cells",
-            f"a {request.nx}x{request.ny} grid has {request.nx * request.ny} cells; "
-            f"the limit is {max_cells}",
-        )
-    return request
-
-
-def _bound(value: object, name: str, from_query: bool, max_abs: float) -> float:
-    if from_query:
-        try:
-            value = float(value)
-        except ValueError:
-            raise bad_request(
-                "invalid_parameter", f"{name} must be a number, got {_shown(value)}"
-            ) from None
-    return _check_number(value, name, max_abs, "invalid_parameter")
-
-
-def _grid_size(value: object, name: str, from_query: bool, max_cells: int) -> int:
-    problem = f"{name} must be an integer from 1 to {max_cells}, got {_shown(value)}"
-    if from_query:
-        try:
-            value = int(value)
-        except ValueError:
-            raise bad_request("invalid_parameter", problem) from None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # JSON Schema counts 10.0 as an integer; so do we
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise bad_request("invalid_parameter", problem)
-    if value > max_cells:
-        raise ApiError(413, "too_many_cells", problem)
-    return value
-
-
-def _shown(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else orjson.dumps(value).decode()
-    return text if len(text) <= 40 else text[:37] + "..."

@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 
 from service.errors import ApiError
+from service.grid_fields import GridRequest, parse_grid_body, parse_grid_query
 from service.validation import (
-    GridRequest,
     check_body_size,
-    parse_grid_body,
-    parse_grid_query,
     parse_json,
     parse_points,
     parse_version,
