@@ -6,6 +6,7 @@ numbers come from the same Settings the validators enforce.
 """
 
 from service.grid_fields import DEFAULT_GRID_SIZE, FORMATS
+from service.openapi_schemas import schemas
 from service.settings import Settings
 
 _ERROR_TEXT = {
@@ -213,116 +214,7 @@ def document(settings: Settings) -> dict:
                 }
             },
         },
-        "components": {"schemas": _schemas(settings, number)},
-    }
-
-
-def _schemas(settings: Settings, number: dict) -> dict:
-    label = {"oneOf": [{"type": "integer"}, {"type": "string"}]}
-    return {
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["status", "code", "message"],
-                    "properties": {
-                        "status": {"type": "integer"},
-                        "code": {"type": "string"},
-                        "message": {"type": "string"},
-                    },
-                }
-            },
-        },
-        "PredictRequest": {
-            "type": "object",
-            "required": ["points"],
-            "additionalProperties": False,
-            "properties": {
-                "points": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": settings.max_points,
-                    "description": "Each point has the model's n_features numbers "
-                    "(GET /models/{name}: architecture.n_features; 2 for moons).",
-                    "items": {"type": "array", "minItems": 1, "items": number},
-                }
-            },
-        },
-        "Prediction": {
-            "type": "object",
-            "required": ["model", "version", "classes", "labels", "probabilities"],
-            "properties": {
-                "model": {"type": "string"},
-                "version": {"type": "integer"},
-                "classes": {"type": "array", "items": label},
-                "labels": {"type": "array", "items": label},
-                "probabilities": {
-                    "type": "array",
-                    "items": {"type": "array", "items": {"type": "number"}},
-                },
-            },
-        },
-        "Boundary": {
-            "type": "object",
-            "required": ["model", "version", "classes", "x", "y", "labels"],
-            "properties": {
-                "model": {"type": "string"},
-                "version": {"type": "integer"},
-                "classes": {"type": "array", "items": label},
-                "x": {"type": "array", "items": {"type": "number"}},
-                "y": {"type": "array", "items": {"type": "number"}},
-                "labels": {
-                    "type": "array",
-                    "description": "ny rows of nx labels; row j is y[j].",
-                    "items": {"type": "array", "items": label},
-                },
-            },
-        },
-        "Models": {
-            "type": "object",
-            "required": ["default_model", "models"],
-            "properties": {
-                "default_model": {"type": "string"},
-                "models": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["name", "versions", "aliases", "served_version"],
-                        "properties": {
-                            "name": {"type": "string"},
-                            "versions": {"type": "array", "items": {"type": "integer"}},
-                            "aliases": {
-                                "type": "object",
-                                "additionalProperties": {"type": "integer"},
-                            },
-                            "served_version": {"type": "integer", "nullable": True},
-                            "failed_versions": {
-                                "type": "array",
-                                "items": {
-                                    "type": "object",
-                                    "properties": {
-                                        "version": {"type": "integer"},
-                                        "error": {"type": "string"},
-                                    },
-                                },
-                            },
-                        },
-                    },
-                },
-            },
-        },
-        "Manifest": {
-            "type": "object",
-            "required": ["name", "version", "kind", "architecture"],
-            "properties": {
-                "name": {"type": "string"},
-                "version": {"type": "integer"},
-                "kind": {"type": "string", "enum": ["mlp", "logreg"]},
-                "architecture": {"type": "object"},
-            },
-        },
+        "components": {"schemas": schemas(settings, number)},
     }
 
 
