@@ -8,7 +8,7 @@ from service.settings import Settings
 
 
 def schemas(settings: Settings, number: dict) -> dict:
-    """Schemas by name; `number` is the schema of one feature value (with its bounds)."""
+    """Schemas by name; `number` is the schema of one feature value, with bounds."""
     label = {"oneOf": [{"type": "integer"}, {"type": "string"}]}
     return {
         "Error": {
