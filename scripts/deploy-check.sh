@@ -19,11 +19,25 @@ step() {
     printf '\n==> deploy-check: %s (%ss)\n' "$*" "$((SECONDS - started))"
 }
 
-step "install tools"
-scripts/install-deploy-tools.sh
+step "install container tools"
+scripts/install-deploy-tools.sh containers
 tools=.venv-deploy/bin
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+build_pid=""
+# on any exit: stop a build still running (its own process group), drop temp files
+trap '[[ -n "$build_pid" ]] && kill -- "-$build_pid" 2>/dev/null; rm -rf "$work"' EXIT
+
+# The image build is the long pole (minutes on a fresh machine: debootstrap, then
+# numpy and scikit-learn): it runs in the background while the validators are
+# installed and run, and its log is shown only if it fails.
+if [[ "${SKIP_IMAGE:-0}" != 1 ]]; then
+    step "build image (in the background)"
+    setsid scripts/build-image.sh >"$work/build.log" 2>&1 &
+    build_pid=$!
+fi
+
+step "install validators"
+scripts/install-deploy-tools.sh validators
 
 step "kustomize render"
 "$tools/kubectl" kustomize deploy/k8s >"$work/k8s.yaml"
@@ -53,8 +67,15 @@ if [[ "${SKIP_IMAGE:-0}" == 1 ]]; then
     exit 0
 fi
 
-step "build image"
-scripts/build-image.sh
+step "wait for the image build"
+if ! wait "$build_pid"; then
+    build_pid=""
+    tail -n 80 "$work/build.log" >&2
+    echo "deploy-check: the image build failed (log above)" >&2
+    exit 1
+fi
+build_pid=""
+tail -n 1 "$work/build.log"
 
 step "run image"
 # shellcheck source=scripts/lib/podman-env.sh
