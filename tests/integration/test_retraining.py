@@ -54,11 +54,12 @@ def test_a_better_retrain_is_served_and_a_worse_one_is_refused(
     assert accuracy(worse) < accuracy(better)  # the premise
     assert worse["promoted"] is False
     assert worse["gate"]["production_version"] == better["version"]
-    # Once the service lists the refused version it has polled since the publication,
-    # and it still serves the promoted one.
+    # Once every worker lists the refused version, each has polled since it was
+    # published, and still the promoted one is served.
+    refused = worse["version"]
     wait_until(
-        lambda: worse["version"] in listed_versions(service_url),
-        f"v{worse['version']} listed",
+        lambda: all(refused in listed_versions(service_url) for _ in range(10)),
+        f"v{refused} listed by every worker",
     )
     assert served_versions(service_url) == {better["version"]}
     # Refused is not broken: the version is published and answers when asked for.
