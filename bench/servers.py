@@ -90,7 +90,7 @@ class Server:
         workers = sum(_process_cpu_seconds(pid) for pid in _children(master))
         return workers + _process_cpu_seconds(master, reaped_children=True)
 
-    def drain(self, longest_request: float) -> None:
+    def drain(self, seconds_per_request: float) -> None:
         """Wait for the requests a finished wrk run left behind.
 
         wrk stops at its deadline and drops its connections, but a sync worker still
@@ -99,8 +99,8 @@ class Server:
         """
         # a new request queues behind them: its answer means all have been picked up
         requests.get(self.url + self.ready_path, timeout=120)
-        # and the other worker may still be on its last one
-        time.sleep(min(longest_request, 5.0))
+        # and another worker may still be on its last one
+        time.sleep(min(seconds_per_request, 2.0))
 
     def stop(self) -> None:
         """SIGTERM (gunicorn's graceful shutdown), then SIGKILL if it lingers."""
