@@ -81,8 +81,10 @@ every round. Figures are medians over {meta["repeats"]} rounds; a ratio is taken
 each round, then the median over rounds. /boundary rows marked "service" move the bounds
 by a few nanounits on every request so that no response cache can answer (the plain
 handler gets the same requests); "same URL" repeats one request, so a cache may.
-Client and servers share the machine (2 cores, shared with other jobs; load average
-{load} before, {load_after} after).
+"per CPU-second" is the same ratio in requests per CPU-second of the server's
+processes (master and workers, user and system time): it moves less than req/s when
+neighbours load the machine. Client and servers share the machine ({meta["machine"]};
+shared with other jobs: load average {load} before, {load_after} after).
 
 Measured {meta["date"]} at commit `{meta["commit"]}` with `{meta["command"].strip()}`.
 """

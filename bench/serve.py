@@ -12,6 +12,7 @@ needs `wrk` on PATH and says how to get it.
 import argparse
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import time
 from collections import defaultdict
 from dataclasses import asdict
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +108,7 @@ def _run(args: argparse.Namespace, work: Path) -> int:
         "warmup": args.warmup,
         "threads": args.threads,
         "connections": args.connections,
-        "grid": "1000x1000",
+        "machine": _machine(),
     }
     print(render_summary(scenarios, results, ratios))
     _save_raw(meta, results, ratios, started)
@@ -276,6 +278,26 @@ def _default_bounds(manifest: dict) -> tuple[float, float, float, float]:
     # the service's own default: the training data's extent plus 0.5
     low, high = manifest["data"]["feature_min"], manifest["data"]["feature_max"]
     return (low[0] - 0.5, high[0] + 0.5, low[1] - 0.5, high[1] + 0.5)
+
+
+def _machine() -> str:
+    """CPU, cores and the versions that shape the figures, for the report."""
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+    wrk_version = (wrk.stdout + wrk.stderr).split()[1:2] or ["?"]
+    packages = ", ".join(
+        f"{name} {version(name)}" for name in ("gunicorn", "flask", "numpy", "orjson")
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{packages}, wrk {wrk_version[0]}"
+    )
 
 
 def _git_commit() -> str:
