@@ -8,6 +8,7 @@ single reference. Requests only ever read that reference, so they never wait on 
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -16,6 +17,9 @@ from service.runtime import ServedModel
 from trainer.errors import NotFoundError, RegistryError, VerificationError
 
 log = logging.getLogger("scratchnet.store")
+
+# Shortest gap between two on-demand polls (see ModelStore._catch_up).
+CATCH_UP_SECONDS = 0.25
 
 
 class UnknownModel(NotFoundError):
@@ -87,12 +91,18 @@ class ModelStore:
         self._cache_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_catch_up = float("-inf")
 
     # --- reading --------------------------------------------------------------------
 
     def ready(self) -> bool:
         """True once the default model has a verified version loaded."""
-        state = self._states.get(self.default_model)
+        if not self._serves(self.default_model):
+            self._catch_up()
+        return self._serves(self.default_model)
+
+    def _serves(self, name: str) -> bool:
+        state = self._states.get(name)
         return state is not None and state.served is not None
 
     def get(
@@ -103,6 +113,8 @@ class ModelStore:
         Raises UnknownModel / UnknownVersion (404) or Unavailable (503).
         """
         name = name or self.default_model
+        if not self._serves(name):
+            self._catch_up()
         state = self._states.get(name)
         if state is None:
             if name == self.default_model:
@@ -133,6 +145,20 @@ class ModelStore:
         if number in state.failures:
             raise Unavailable(_failed(name, number, state.failures[number]))
         return self._load_cached(name, number)
+
+    def _catch_up(self) -> None:
+        """Poll now instead of at the next tick, at most every CATCH_UP_SECONDS.
+
+        Workers poll independently, so right after a first publish one worker may
+        already answer /readyz while its sibling has not looked yet; a request for a
+        model this worker does not serve looks once before answering 503 or 404. The
+        rate limit keeps requests for unknown names from turning into registry scans.
+        """
+        now = time.monotonic()
+        if now - self._last_catch_up < CATCH_UP_SECONDS:
+            return
+        self._last_catch_up = now
+        self.refresh()
 
     def states(self) -> dict[str, ModelState]:
         """Every model this worker knows, by name (a snapshot)."""

@@ -160,3 +160,23 @@ def test_the_poll_thread_swaps_in_a_new_version(registry):
         assert store.get().version == 2
     finally:
         store.stop()
+
+
+def test_a_worker_that_has_not_polled_yet_looks_before_answering_503(registry):
+    # a sibling worker may already be ready; this one must not answer 503 meanwhile
+    store, _ = make_store(registry)
+    assert not store.ready()
+    publish_network(registry, "moons", seed=1)
+    time.sleep(0.3)  # past the catch-up rate limit set by ready() above
+    assert store.get().version == 1
+    assert store.ready()
+
+
+def test_on_demand_polls_are_rate_limited(registry, monkeypatch):
+    store, _ = make_store(registry)
+    polls = []
+    monkeypatch.setattr(store, "refresh", lambda: polls.append(1))
+    for _ in range(50):
+        with pytest.raises(UnknownModel):
+            store.get("no-such-model")
+    assert len(polls) == 1
