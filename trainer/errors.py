@@ -10,7 +10,10 @@ class ScratchNetError(Exception):
 
 
 class DataError(ScratchNetError, ValueError):
-    """A dataset or CSV file that cannot be trained on; the message names the row or column."""
+    """A dataset or CSV file that cannot be trained on.
+
+    The message names the row or column at fault.
+    """
 
 
 class TrainingError(ScratchNetError, ValueError):
