@@ -8,6 +8,7 @@ is re-exported here. Neither knows about directories, versions or aliases (that 
 
 import hashlib
 import io
+import math
 import zipfile
 from collections.abc import Sequence
 
@@ -91,12 +92,7 @@ def read_weights(data: bytes) -> tuple[list[Array], list[Array]]:
             )
         if sum(info.file_size for info in archive.infolist()) > MAX_WEIGHTS_BYTES:
             raise VerificationError(f"{WEIGHTS_FILE}: members are over the size limit")
-        arrays = {}
-        for name in expected:
-            with archive.open(name) as member:
-                arrays[name[: -len(".npy")]] = np.lib.format.read_array(
-                    member, allow_pickle=False
-                )
+        arrays = {n[: -len(".npy")]: _read_member(archive, n) for n in expected}
     except VerificationError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
@@ -109,6 +105,37 @@ def read_weights(data: bytes) -> tuple[list[Array], list[Array]]:
     for array in (*coefs, *intercepts):
         array.flags.writeable = False
     return coefs, intercepts
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> Array:
+    """One `.npy` member as a float64 array; its header is checked before any read.
+
+    numpy's own reader allocates whatever shape the header declares before noticing
+    that the data is short, so a file of a few bytes could ask for terabytes (a
+    MemoryError, not a refusal). Here the declared size must equal the bytes present.
+    """
+    info = archive.getinfo(name)
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise VerificationError(f"{name}: unsupported .npy format {version}")
+        key = name[: -len(".npy")]
+        if dtype != np.float64:
+            # object arrays (pickle) are refused here, before a byte of them is read
+            raise VerificationError(f"{key} has dtype {dtype}, not float64")
+        declared = math.prod(shape) * dtype.itemsize
+        present = info.file_size - member.tell()
+        if declared != present:
+            raise VerificationError(
+                f"{key}: its header declares shape {shape} ({declared} bytes) but the "
+                f"member holds {present} bytes"
+            )
+        array = np.frombuffer(member.read(present), dtype=dtype)
+    return array.reshape(shape, order="F" if fortran_order else "C")
 
 
 def _as_layers(

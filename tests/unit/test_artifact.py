@@ -81,8 +81,40 @@ def test_reading_refuses_malformed_weights(arrays, message):
 def test_reading_never_unpickles_an_object_array():
     payload = np.array([{"run": "code"}, None], dtype=object)
     data = _npz(coef_0=payload, intercept_0=np.ones(2))
-    with pytest.raises(VerificationError, match="not a readable archive"):
+    with pytest.raises(VerificationError, match="dtype object"):
         artifact.read_weights(data)
+
+
+def _npy_claiming(shape: tuple[int, ...], payload: np.ndarray) -> bytes:
+    """A .npy member whose header declares `shape` but which holds `payload`."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": shape}
+    )
+    return header.getvalue() + payload.tobytes()
+
+
+@pytest.mark.parametrize("shape", [(100_000, 100_000), (10**9, 10**9), (2, 4), (1,)])
+def test_reading_refuses_a_header_that_declares_another_size_than_it_holds(shape):
+    # a hostile file of a few bytes declaring 80 GB must be refused, not allocated
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("coef_0.npy", _npy_claiming(shape, np.ones((2, 3))))
+        archive.writestr("intercept_0.npy", _npy_claiming((3,), np.ones(3)))
+    with pytest.raises(VerificationError, match="header declares shape"):
+        artifact.read_weights(buffer.getvalue())
+
+
+def test_reading_accepts_fortran_ordered_arrays():
+    coefs, intercepts = samples.layers()
+    data = _npz(
+        coef_0=np.asfortranarray(coefs[0]),
+        intercept_0=intercepts[0],
+        coef_1=np.asfortranarray(coefs[1]),
+        intercept_1=intercepts[1],
+    )
+    read_coefs, _ = artifact.read_weights(data)
+    np.testing.assert_array_equal(read_coefs[0], coefs[0])
 
 
 def test_reading_refuses_truncated_and_garbage_bytes():
