@@ -10,18 +10,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from trainer.atomic import append_synced, replace_atomically
+from trainer.atomic import append_synced, read_regular, replace_atomically
 from trainer.errors import NotFoundError, VerificationError
-from trainer.names import ALIAS_PATTERN
+from trainer.names import ALIAS_PATTERN, is_version_name
 
 ALIASES_FILE = "aliases.json"
 HISTORY_FILE = "alias_history.jsonl"
+# bounds so a damaged or hostile file cannot make a reader allocate without limit: a
+# map of 64-character aliases fits in a few KB; a history line is ~100 bytes
+MAX_ALIASES_BYTES = 1024 * 1024
+MAX_HISTORY_BYTES = 64 * 1024 * 1024
 
 
 def read_aliases(model_dir: Path) -> dict[str, int]:
     """The alias map; empty when the model has none. Refuses a damaged file."""
     try:
-        data = (model_dir / ALIASES_FILE).read_bytes()
+        data = read_regular(model_dir / ALIASES_FILE, MAX_ALIASES_BYTES)
     except FileNotFoundError:
         return {}
     try:
@@ -33,7 +37,7 @@ def read_aliases(model_dir: Path) -> dict[str, int]:
         and ALIAS_PATTERN.fullmatch(k)
         and isinstance(v, int)
         and not isinstance(v, bool)
-        and v >= 1
+        and is_version_name(str(v))
         for k, v in aliases.items()
     ):
         raise VerificationError(
@@ -68,9 +72,10 @@ def record(
 def read_history(model_dir: Path) -> list[dict[str, Any]]:
     """Every recorded change, oldest first; unreadable lines (a torn write) skipped."""
     try:
-        lines = (model_dir / HISTORY_FILE).read_text().splitlines()
+        data = read_regular(model_dir / HISTORY_FILE, MAX_HISTORY_BYTES)
     except FileNotFoundError:
         return []
+    lines = data.decode(errors="replace").splitlines()
     history = []
     for line in lines:
         try:

@@ -48,8 +48,12 @@ def replace_atomically(path: Path, data: bytes) -> None:
 
 
 def append_synced(path: Path, line: bytes) -> None:
-    """Append one line to `path` and fsync it (O_APPEND: appends never interleave)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    """Append one line to `path` and fsync it (O_APPEND: appends never interleave).
+
+    Never through a symlink: a link planted in a registry must not make the trainer
+    append to a file elsewhere.
+    """
+    fd = _open_no_follow(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     try:
         os.write(fd, line)
         os.fsync(fd)
@@ -73,7 +77,8 @@ def locked(path: Path) -> Iterator[None]:
     flock is released by the kernel when the process dies, so a crashed holder never
     leaves the lock stuck.
     """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # no symlink: a planted link would make the lock create a file elsewhere
+    fd = _open_no_follow(path, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -88,12 +93,7 @@ def read_regular(path: Path, max_bytes: int) -> bytes:
     oversized file raises VerificationError; other OSErrors (permissions, I/O) pass
     through, since they say nothing about the file's content.
     """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise VerificationError(f"{path.name} is a symlink") from None
-        raise
+    fd = _open_no_follow(path, os.O_RDONLY)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -104,3 +104,13 @@ def read_regular(path: Path, max_bytes: int) -> bytes:
             return f.read()
     finally:
         os.close(fd)
+
+
+def _open_no_follow(path: Path, flags: int) -> int:
+    """os.open with O_NOFOLLOW; a symlink raises VerificationError."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise VerificationError(f"{path.name} is a symlink") from None
+        raise

@@ -155,22 +155,21 @@ class Registry:
             raise NotFoundError(f"unknown model {name!r} (no published versions)")
         if version is None:
             resolved = self.served_version(name)
-            where = "its served version"
-        elif isinstance(version, int) or (
-            isinstance(version, str) and version[:1].isdigit()
-        ):
+            missing = f"model {name!r}: production points to missing v{resolved}"
+        elif not isinstance(version, str) or version.lstrip("+-")[:1].isdigit():
+            # "-1", "+1" and 2.0 are malformed versions, not aliases
             resolved = parse_version(version)
-            where = "version"
+            missing = f"model {name!r} has no version {resolved}"
         else:
             alias = check_alias(version)
             resolved = self.aliases(name).get(alias)
             if resolved is None:
                 raise NotFoundError(f"model {name!r} has no alias {alias!r}")
-            where = f"alias {alias!r} ->"
+            missing = f"model {name!r}: alias {alias!r} points to missing v{resolved}"
         if resolved not in versions:
             if (self._model_dir(name) / str(resolved)).is_symlink():
                 raise VerificationError(f"{name} v{resolved}: is a symlink, refused")
-            raise NotFoundError(f"model {name!r} has no {where} {resolved}")
+            raise NotFoundError(missing)
         return resolved
 
     def load(self, name: str, version: int | str | None = None) -> LoadedModel:
@@ -254,9 +253,11 @@ class Registry:
     def _model_dir(self, name: str) -> Path:
         check_name(name)
         path = self.root / name
-        # a model directory may not lead out of the registry through a symlink
-        if path.is_symlink() and not path.resolve().is_relative_to(self.root.resolve()):
-            raise VerificationError(f"model {name!r} is a symlink out of the registry")
+        # a symlinked model directory could lead out of the registry, and one that
+        # stays inside only shows another model's versions (whose manifests name that
+        # model, so none would verify): refuse both, as for version directories
+        if path.is_symlink():
+            raise VerificationError(f"model {name!r} is a symlink, refused")
         return path
 
     # --- writing -----------------------------------------------------------------
@@ -292,6 +293,8 @@ class Registry:
             write_synced(temp_dir / artifact.WEIGHTS_FILE, weights)
             version = self._next_version(model_dir)
             while True:
+                if not is_version_name(str(version)):
+                    raise RegistryError(f"model {name!r}: out of version numbers")
                 manifest = build_manifest(name, version, fields, weights_sha)
                 write_synced(
                     temp_dir / artifact.MANIFEST_FILE, manifest_bytes(manifest)

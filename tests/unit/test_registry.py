@@ -155,8 +155,54 @@ def test_model_directory_symlinked_out_of_the_registry_is_refused(registry, tmp_
     shutil.copytree(registry.root / "moons", tmp_path / "stolen")
     (registry.root / "other").symlink_to(tmp_path / "stolen")
     assert registry.models() == ["moons"]
-    with pytest.raises(VerificationError, match="symlink out of the registry"):
+    with pytest.raises(VerificationError, match="symlink"):
         registry.load("other")
+
+
+def test_model_directory_symlinked_inside_the_registry_is_refused(registry):
+    (registry.root / "other").symlink_to(registry.root / "moons")
+    assert registry.models() == ["moons"]
+    for read in (registry.versions, registry.aliases, registry.load):
+        with pytest.raises(VerificationError, match="model 'other' is a symlink"):
+            read("other")
+
+
+@pytest.mark.parametrize("entry", ["aliases.json", "alias_history.jsonl", ".lock"])
+def test_alias_files_symlinked_elsewhere_are_never_read_or_written(
+    registry, tmp_path, entry
+):
+    outside = tmp_path / "outside"
+    outside.write_text('{"production": 1}\n')
+    (registry.root / "moons" / entry).unlink(missing_ok=True)
+    (registry.root / "moons" / entry).symlink_to(outside)
+    with pytest.raises(VerificationError, match=f"{entry} is a symlink"):
+        registry.set_alias("moons", "production", 1)
+    with pytest.raises(VerificationError, match="symlink"):
+        registry.rollback("moons")
+    assert outside.read_text() == '{"production": 1}\n'
+
+
+def test_aliases_file_that_is_not_a_regular_file_is_refused(registry):
+    (registry.root / "moons" / "aliases.json").mkdir()
+    with pytest.raises(VerificationError, match="not a regular file"):
+        registry.aliases("moons")
+
+
+@pytest.mark.parametrize("value", ["10" * 12, "0", "-3", "1.0", "true"])
+def test_aliases_file_with_a_version_that_cannot_exist_is_refused(registry, value):
+    (registry.root / "moons" / "aliases.json").write_text(f'{{"production": {value}}}')
+    with pytest.raises(VerificationError, match="positive version numbers"):
+        registry.aliases("moons")
+
+
+def test_dangling_alias_names_the_alias_and_the_missing_version(registry):
+    (registry.root / "moons" / "aliases.json").write_text(
+        '{"production": 7, "staging": 8}'
+    )
+    with pytest.raises(NotFoundError, match="production points to missing v7"):
+        registry.load("moons")
+    with pytest.raises(NotFoundError, match="'staging' points to missing v8"):
+        registry.load("moons", "staging")
 
 
 @pytest.mark.parametrize(
@@ -172,7 +218,7 @@ def test_bad_model_names_are_refused(registry, name):
     "version", [0, -1, "0", "01", "-1", "1.5", "1/../2", True, 2.0]
 )
 def test_bad_versions_are_refused(registry, version):
-    with pytest.raises(InvalidNameError):
+    with pytest.raises(InvalidNameError, match="not a positive integer"):
         registry.load("moons", version)
 
 

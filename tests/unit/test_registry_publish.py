@@ -14,7 +14,7 @@ import pytest
 
 from tests.unit import _registry_samples as samples
 from trainer import artifact
-from trainer.errors import NotFoundError, VerificationError
+from trainer.errors import NotFoundError, RegistryError, VerificationError
 from trainer.registry import AliasConflictError, Registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +53,15 @@ def test_invalid_input_writes_nothing(tmp_path):
     with pytest.raises(VerificationError, match="finite"):
         registry.publish("moons", *samples.layers(), bad_fields)
     assert not (tmp_path / "models").exists()
+
+
+def test_publish_refuses_a_version_number_readers_could_not_see(tmp_path):
+    registry = Registry(tmp_path)
+    last = tmp_path / "moons" / ("9" * 18)  # the largest version name readers accept
+    last.mkdir(parents=True)
+    with pytest.raises(RegistryError, match="out of version numbers"):
+        registry.publish("moons", *samples.layers(), samples.fields())
+    assert sorted(p.name for p in (tmp_path / "moons").iterdir()) == [last.name]
 
 
 def test_concurrent_threads_get_distinct_versions(tmp_path):
