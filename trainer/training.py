@@ -81,9 +81,22 @@ def fit(
     started = time.perf_counter()
     baseline = fit_baseline(X_train, y_train, seed=options.seed)
     if options.kind == "mlp":
-        coefs, intercepts, classes, loss_curve, optimizer = _fit_network(
-            options, X_train, y_train, on_epoch
-        )
+        try:
+            coefs, intercepts, classes, loss_curve, optimizer = _fit_network(
+                options, X_train, y_train, on_epoch
+            )
+        except TrainingError as exc:
+            if options.preset != "tutorial":
+                raise
+            # the classifier's advice names parameters the preset fixes; keep what
+            # happened and give advice in the command line's terms
+            what = str(exc).split("; ")[0]
+            raise TrainingError(
+                f"{what}; the tutorial preset sums the gradient over all "
+                f"{len(y_train)} training points, so its step grows with the data: "
+                "drop --preset tutorial (the default optimiser trains at any size) "
+                "or use fewer --samples."
+            ) from exc
         activation = options.activation
     else:
         coefs, intercepts = export_baseline(baseline)
@@ -117,7 +130,7 @@ def fit(
             "epochs": len(loss_curve) if options.kind == "mlp" else None,
             "duration_seconds": round(duration, 4),
         },
-        "data": data_fingerprint(dataset.X, dataset.y),
+        "data": _data_section(dataset.X, dataset.y, X_train, y_train),
         "metrics": metrics,
     }
     return TrainResult(
@@ -212,6 +225,23 @@ def _fit_network(
         list(model.loss_curve_),
         optimizer,
     )
+
+
+def _data_section(X: Array, y: Array, X_train: Array, y_train: Array) -> dict[str, Any]:
+    """The manifest's `data`: what the model learned from, and where the data lies.
+
+    `sha256` covers the training split exactly as the model was fitted on it, so equal
+    digests mean equal training data. The extent covers the whole dataset (training
+    and validation): the service draws its default `/boundary` over it, and a
+    validation point outside the training extent is where a boundary is worth seeing.
+    X (n_samples, n_features), X_train (n_train, n_features).
+    """
+    whole = data_fingerprint(X, y)
+    return {
+        "sha256": data_fingerprint(X_train, y_train)["sha256"],
+        "feature_min": whole["feature_min"],
+        "feature_max": whole["feature_max"],
+    }
 
 
 def _measure(

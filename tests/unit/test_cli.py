@@ -17,6 +17,7 @@ import pytest
 
 from trainer.cli import main
 from trainer.config import resolve
+from trainer.datasets import data_fingerprint, load_dataset, train_validation_split
 from trainer.progress import Progress
 from trainer.registry import Registry
 
@@ -320,6 +321,11 @@ BAD_INPUT = [
     (["--no-such-option"], "unrecognized arguments"),
     (["--config", "/nonexistent/retrain.toml"], "does not exist"),
     (["--registry", ""], "--registry must be a non-empty string"),
+    (["--learning-rate", "inf"], "finite"),
+    (["--hidden", "-1"], "positive integers"),
+    (["--noise", "-1"], "0 or more"),
+    (["--samples", "1"], "at least two classes"),
+    (["--dataset", "blobs", "--classes", "1"], "n_classes >= 2"),
 ]
 
 
@@ -336,6 +342,40 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert err.count("\n") == 1 and message in err, err
     assert "Traceback" not in err and out == ""
     assert not registry.exists() and not report.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "advice"),
+    [
+        (["--optimizer", optimizer, "--learning-rate", "1e6", "--epochs", "20"],
+         "lower learning_rate")
+        for optimizer in ("gd", "sgd", "momentum", "adam")
+    ]
+    + [(["--preset", "tutorial", "--samples", "10000"], "drop --preset tutorial")],
+)  # fmt: skip
+def test_diverging_training_exits_2_says_what_to_change_and_publishes_nothing(
+    tmp_path, capsys, argv, advice
+):
+    registry = tmp_path / "models"
+    code, _, err = train(capsys, registry, "--print-every", "0", *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and "training diverged" in err and advice in err, err
+    assert 'gradient="mean"' not in err  # not an option of the command line
+    assert not registry.exists()
+
+
+def test_manifest_data_hashes_the_training_split_and_spans_the_whole_dataset(
+    tmp_path, capsys
+):
+    code, _, _ = train(capsys, tmp_path, "--seed", "3", "--epochs", "5")
+    assert code == 0
+    data = Registry(tmp_path).read_manifest("moons")["data"]
+    dataset = load_dataset("moons", seed=3)
+    X_train, _, y_train, _ = train_validation_split(dataset.X, dataset.y, seed=3)
+    assert data["sha256"] == data_fingerprint(X_train, y_train)["sha256"]
+    assert data["sha256"] != data_fingerprint(dataset.X, dataset.y)["sha256"]
+    assert data["feature_min"] == dataset.X.min(axis=0).tolist()
+    assert data["feature_max"] == dataset.X.max(axis=0).tolist()
 
 
 @pytest.mark.parametrize("make_dataset", [_bad_csv, _one_class_csv])
