@@ -344,6 +344,31 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert not registry.exists() and not report.exists()
 
 
+def _report_under_a_file(tmp_path: Path) -> Path:
+    (tmp_path / "a-file").write_text("")
+    return tmp_path / "a-file" / "figures"
+
+
+def _report_in_proc(tmp_path: Path) -> Path:
+    # /proc refuses new entries even to root, which chmod cannot do here
+    if not Path("/proc/self").is_dir():
+        pytest.skip("needs Linux /proc")
+    return Path("/proc/scratchnet-figures")
+
+
+@pytest.mark.parametrize("report_dir", [_report_under_a_file, _report_in_proc])
+def test_unwritable_report_directory_is_refused_before_training(
+    tmp_path, capsys, report_dir
+):
+    registry = tmp_path / "models"
+    code, out, err = train(
+        capsys, registry, "--report", str(report_dir(tmp_path)), "--epochs", "5"
+    )
+    assert code == 2 and err.count("\n") == 1 and "report" in err, err
+    assert out == ""  # refused before the first epoch
+    assert not registry.exists()
+
+
 @pytest.mark.parametrize(
     ("argv", "advice"),
     [
