@@ -259,14 +259,21 @@ def verify(args: argparse.Namespace) -> int:
         problems = registry.check(name)
         bad = {p.where for p in problems}
         entry = {
-            "verified": [v for v in registry.versions(name) if f"v{v}" not in bad],
+            "verified": [],
             "problems": [{"where": p.where, "message": p.message} for p in problems],
             "removed_temp_entries": [],
             "temp_entries": [],
         }
-        if args.fix:
-            entry["removed_temp_entries"] = [p.name for p in registry.clean_stale(name)]
-        entry["temp_entries"] = [p.name for p in registry.temp_entries(name)]
+        # "model": the directory itself is refused (a symlink); nothing inside counts
+        if "model" not in bad:
+            entry["verified"] = [
+                v for v in registry.versions(name) if f"v{v}" not in bad
+            ]
+            if args.fix:
+                entry["removed_temp_entries"] = [
+                    p.name for p in registry.clean_stale(name)
+                ]
+            entry["temp_entries"] = [p.name for p in registry.temp_entries(name)]
         report["models"][name] = entry
         report["ok"] = report["ok"] and not problems
     if args.json:

@@ -107,11 +107,15 @@ class Registry:
         )
 
     def model_dirs(self) -> list[str]:
-        """Every model directory, with or without versions (for maintenance)."""
+        """Every model directory, with or without versions (for maintenance).
+
+        Symlinks are included so that `check` reports them; readers refuse them.
+        """
         return sorted(
             e.name
             for e in _scandir(self.root)
-            if NAME_PATTERN.fullmatch(e.name) and e.is_dir(follow_symlinks=False)
+            if NAME_PATTERN.fullmatch(e.name)
+            and (e.is_dir(follow_symlinks=False) or e.is_symlink())
         )
 
     def _has_versions(self, name: str) -> bool:
@@ -363,7 +367,10 @@ class Registry:
 
     def check(self, name: str) -> list[Problem]:
         """Verify every version and alias of a model; an empty list: all is well."""
-        model_dir = self._model_dir(name)
+        try:
+            model_dir = self._model_dir(name)
+        except VerificationError as exc:  # a symlinked model directory
+            return [Problem(name, "model", str(exc))]
         problems = []
         versions = self.versions(name)
         for version in versions:

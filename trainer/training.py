@@ -198,10 +198,8 @@ def promote_if_better(
         except AliasConflictError:
             continue
         return {**decision, "promoted": True}
-    raise TrainingError(
-        f"production of {name!r} kept changing while the gate compared; version "
-        f"{version} is published, not promoted"
-    )
+    # published but not promoted: the same outcome (exit 3) as a refusal by the gate
+    return {**decision, "promoted": False, "conflict": "production kept changing"}
 
 
 def _fit_network(

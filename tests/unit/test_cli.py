@@ -19,7 +19,8 @@ from trainer.cli import main
 from trainer.config import resolve
 from trainer.datasets import data_fingerprint, load_dataset, train_validation_split
 from trainer.progress import Progress
-from trainer.registry import Registry
+from trainer.registry import AliasConflictError, Registry
+from trainer.training import promote_if_better
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -228,6 +229,32 @@ def test_verify_reports_corruption_with_exit_4_and_fix_removes_stale_temp_entrie
     report = json.loads(out)["models"]["moons"]
     assert code == 4 and report["removed_temp_entries"] == [".tmp-crashed"]
     assert not stale.exists() and weights.exists()  # --fix never deletes versions
+
+
+def test_verify_reports_a_symlinked_model_directory_and_checks_the_rest(
+    trained, capsys
+):
+    (trained / "copy").symlink_to(trained / "moons")
+    code, out, _ = run(capsys, "verify", "--registry", str(trained), "--json")
+    report = json.loads(out)
+    assert code == 4 and report["ok"] is False
+    assert report["models"]["moons"]["verified"] == [1, 2, 3]
+    assert [p["where"] for p in report["models"]["copy"]["problems"]] == ["model"]
+    assert "symlink" in report["models"]["copy"]["problems"][0]["message"]
+
+
+def test_gate_that_keeps_losing_the_race_leaves_the_version_unpromoted(
+    trained, monkeypatch
+):
+    registry = Registry(trained)
+
+    def always_moved(*args, **kwargs):
+        raise AliasConflictError("moved")
+
+    monkeypatch.setattr(registry, "set_alias", always_moved)
+    decision = promote_if_better(registry, "moons", 3)
+    # published but not promoted: exit 3 for the CLI, never "bad input"
+    assert decision["promoted"] is False and "conflict" in decision
 
 
 def test_verify_refuses_a_registry_that_does_not_exist(tmp_path, capsys):
