@@ -6,6 +6,7 @@ here, with a message that names the line or column, before any training or publi
 
 import csv
 import hashlib
+import io
 import json
 import math
 import re
@@ -191,7 +192,8 @@ def _read_csv(path: Path) -> Dataset:
     """Feature columns then a label column; the first row is a header when none of
     its feature cells is a number. Blank lines are skipped; line numbers are 1-based
     lines of the file."""
-    rows = _csv_rows(path)
+    content = _read_bytes(path)
+    rows = _csv_rows(path, content)
     if not rows:
         raise DataError(f"{path} is empty; expected feature columns, then a label")
     first_line, first = rows[0]
@@ -207,6 +209,16 @@ def _read_csv(path: Path) -> Dataset:
         rows = rows[1:]
         if not rows:
             raise DataError(f"{path} has a header (line {first_line}) but no data rows")
+    else:
+        for j, cell in enumerate(first[:-1]):
+            if not _is_number(cell.strip()):
+                # half numbers, half names: a header with a numeric-looking name, or
+                # a data row with a typo; either way, say what the rule is
+                raise DataError(
+                    f"{path}, line {first_line}, {_column(j, None)}: {cell.strip()!r} "
+                    "is not a number; if this line is a header, none of its feature "
+                    "names may look like a number"
+                )
     X = np.empty((len(rows), n_columns - 1), dtype=np.float64)
     labels: list[str] = []
     for i, (line, row) in enumerate(rows):
@@ -232,7 +244,8 @@ def _read_csv(path: Path) -> Dataset:
     spec = {
         "name": "csv",
         "path": str(path),
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        # the bytes that were parsed: a file replaced meanwhile cannot mislabel them
+        "sha256": hashlib.sha256(content).hexdigest(),
         "n_samples": len(y),
         "n_features": n_columns - 1,
         "columns": header,
@@ -240,41 +253,44 @@ def _read_csv(path: Path) -> Dataset:
     return Dataset(X=X, y=y, spec=spec)
 
 
-def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
-    """Non-blank rows with the file line each ends on."""
+def _read_bytes(path: Path) -> bytes:
     try:
-        # utf-8-sig: spreadsheet exports often start with a byte-order mark
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            # strict: a stray or unclosed quote is an error, not a silently odd row
-            reader = csv.reader(f, strict=True)
-            try:
-                return [
-                    (reader.line_num, row)
-                    for row in reader
-                    if any(cell.strip() for cell in row)
-                ]
-            except csv.Error as e:
-                raise DataError(f"{path}, line {reader.line_num}: {e}") from e
+        return path.read_bytes()
     except OSError as e:
         raise DataError(f"cannot read {path}: {e.strerror or e}") from e
+
+
+def _csv_rows(path: Path, content: bytes) -> list[tuple[int, list[str]]]:
+    """Non-blank rows of the file's bytes, with the file line each ends on."""
+    try:
+        # utf-8-sig: spreadsheet exports often start with a byte-order mark
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise DataError(f"{path} is not UTF-8 text (byte {e.start})") from e
+    # strict: a stray or unclosed quote is an error, not a silently odd row
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        return [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+    except csv.Error as e:
+        raise DataError(f"{path}, line {reader.line_num}: {e}") from e
 
 
 def _parse_feature(cell: str, where: str) -> float:
     text = cell.strip()
     if not text:
         raise DataError(f"{where}: empty value")
-    try:
-        value = float(text)
-    except ValueError:
-        raise DataError(f"{where}: {text!r} is not a number") from None
+    if not _is_number(text):
+        raise DataError(f"{where}: {text!r} is not a number")
+    value = float(text)
     if not math.isfinite(value):
         raise DataError(f"{where}: {text!r} is not a finite number")
     return value
 
 
 def _is_number(cell: str) -> bool:
+    # Python's float() also reads "1_000" as 1000: in a data file that is a typo
+    if "_" in cell:
+        return False
     try:
         float(cell)
     except ValueError:

@@ -168,6 +168,10 @@ def test_csv_spec_records_the_file_hash(tmp_path: Path) -> None:
         ("x,y,c\n1,2,0\n3,4, \n", "line 3, column 3 ('c'): empty label"),
         ('x,y,c\n1,2,0\n3,4,"1\n', "line 3: unexpected end of data"),
         ('x,y,c\n1,2,0\n3,4,"1"x\n', "line 3: ',' expected after '\"'"),
+        # float() reads "2_0" as 20; in a data file it is a typo
+        ("x,y,c\n1,2_0,0\n3,4,1\n", "line 2, column 2 ('y'): '2_0' is not a number"),
+        ("1,2_5,0\n3,4,1\n", "line 1, column 2: '2_5' is not a number"),
+        ("x,2,c\n1,2,0\n3,4,1\n", "none of its feature names may look like a number"),
     ],
 )
 def test_bad_csv_fails_naming_the_line_or_column(
