@@ -109,6 +109,44 @@ def test_same_options_give_byte_identical_weights(tmp_path, capsys):
     assert weights[0] == weights[1]
 
 
+_WEIGHT_DIGESTS = """
+import json, sys
+from trainer import artifact, training
+from trainer.config import resolve
+runs = {
+    "sgd": {"optimizer": "sgd", "batch_size": 16, "epochs": 20},
+    "logreg": {"kind": "logreg"},
+    "tutorial": {"preset": "tutorial"},
+}
+digests = {}
+for key, given in runs.items():
+    result = training.fit(resolve(given))
+    data = artifact.weights_bytes(result.coefs, result.intercepts)
+    digests[key] = artifact.sha256_hex(data)
+print(json.dumps(digests))
+"""
+
+
+def test_weights_are_byte_identical_across_processes():
+    # separate interpreters with different hash seeds: nothing may depend on set or
+    # dict order, object ids, or state left over in one process
+    digests = []
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", _WEIGHT_DIGESTS],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        digests.append(json.loads(done.stdout))
+    assert digests[0] == digests[1]
+    assert len(set(digests[0].values())) == 3
+
+
 def test_promote_flag_moves_production(trained, capsys):
     code, out, _ = train(capsys, trained, "--promote", "--seed", "1")
     assert code == 0 and "production -> v4" in out
