@@ -180,6 +180,56 @@ def test_publisher_killed_mid_write_leaves_no_version(tmp_path, stop_after):
     assert registry.temp_entries("moons") == []
 
 
+_PAUSED_PUBLISHER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from tests.unit import _registry_samples as samples
+    from trainer import registry as registry_module
+    write = registry_module.write_synced
+    def write_then_wait(path, data):
+        write(path, data)
+        if path.name == "weights.npz":
+            print("written", flush=True)
+            sys.stdin.readline()  # until the test has run verify --fix
+    registry_module.write_synced = write_then_wait
+    registry = registry_module.Registry(Path(sys.argv[1]))
+    print(registry.publish("moons", *samples.layers(), samples.fields()), flush=True)
+    """
+)
+
+
+def test_verify_fix_beside_a_live_publisher_leaves_its_work_alone(tmp_path):
+    registry = Registry(tmp_path)
+    _publish_one(registry)
+    with subprocess.Popen(
+        [sys.executable, "-c", _PAUSED_PUBLISHER, str(tmp_path)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout.readline() == "written\n"
+            fix = subprocess.run(
+                [sys.executable, "-m", "trainer", "verify", "--fix", "--json",
+                 "--registry", str(tmp_path)],
+                cwd=ROOT, capture_output=True, text=True, timeout=60,
+            )  # fmt: skip
+            assert fix.returncode == 0, fix.stderr
+            report = json.loads(fix.stdout)["models"]["moons"]
+            assert report["removed_temp_entries"] == []
+            assert len(report["temp_entries"]) == 1
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            assert proc.stdout.readline() == "2\n"
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert registry.versions("moons") == [1, 2]
+    assert registry.check("moons") == [] and registry.temp_entries("moons") == []
+
+
 def test_set_alias_refuses_missing_and_corrupt_versions(tmp_path):
     registry = Registry(tmp_path)
     _publish_one(registry)
