@@ -239,6 +239,10 @@ PARSERS: dict[str, Any] = {
 }
 
 
+_INT_PARSERS = (positive_int, non_negative_int, seed)
+_FLOAT_PARSERS = (positive_float, non_negative_float, fraction)
+
+
 def parse_option(key: str, value: Any) -> Any:
     """Check one option's value; the message names the option as a user wrote it."""
     parser = PARSERS[key]
@@ -272,10 +276,25 @@ def read_config(path: str | Path) -> dict[str, Any]:
                 + ", ".join(sorted(PARSERS))
             )
         try:
+            _check_toml_type(option, value)
             options[option] = parse_option(option, value)
         except OptionError as exc:
             raise OptionError(f"config file {str(path)!r}: {exc}") from None
     return options
+
+
+def _check_toml_type(option: str, value: Any) -> None:
+    """Numbers must be TOML numbers: `epochs = "100"` is a mistake, not 100.
+
+    The parsers accept text because the command line is text; a file has types.
+    """
+    parser = PARSERS[option]
+    flag_name = f"--{option.replace('_', '-')}"
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if parser in _INT_PARSERS and not is_int:
+        raise OptionError(f"{flag_name} must be a TOML integer, got {value!r}")
+    if parser in _FLOAT_PARSERS and not (is_int or isinstance(value, float)):
+        raise OptionError(f"{flag_name} must be a TOML number, got {value!r}")
 
 
 def resolve(

@@ -491,6 +491,13 @@ def test_bad_csv_exits_2_and_writes_nothing(tmp_path, capsys, make_dataset):
         ("colour = 'blue'\n", "unknown option 'colour'"),
         ("epochs = \n", "not valid TOML"),
         ("promote = 'yes'\n", "true or false"),
+        ("epochs = '100'\n", "--epochs must be a TOML integer, got '100'"),
+        ("epochs = 100.0\n", "TOML integer"),
+        ("learning-rate = '0.1'\n", "--learning-rate must be a TOML number"),
+        ("l2 = true\n", "TOML number"),
+        ("learning-rate = nan\n", "finite"),
+        ("hidden = [3, 'x']\n", "hidden"),
+        ("[train]\nepochs = 5\n", "unknown option 'train'"),
     ],
 )
 def test_bad_config_file_exits_2_and_writes_nothing(tmp_path, capsys, content, message):
