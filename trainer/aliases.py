@@ -30,7 +30,8 @@ def read_aliases(model_dir: Path) -> dict[str, int]:
         return {}
     try:
         aliases = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # RecursionError: deeply nested brackets, a damaged or hostile file
         raise VerificationError(f"{ALIASES_FILE}: not valid JSON: {exc}") from exc
     if not isinstance(aliases, dict) or not all(
         isinstance(k, str)
@@ -80,7 +81,7 @@ def read_history(model_dir: Path) -> list[dict[str, Any]]:
     for line in lines:
         try:
             entry = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue
         if isinstance(entry, dict) and isinstance(entry.get("to"), int):
             history.append(entry)

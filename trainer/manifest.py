@@ -96,7 +96,8 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
         raise VerificationError(f"{MANIFEST_FILE}: {len(data)} bytes is over the limit")
     try:
         manifest = json.loads(data, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        # RecursionError: a hostile file of nested brackets, not a bug of ours
         raise VerificationError(f"{MANIFEST_FILE}: not valid JSON: {exc}") from exc
     if not isinstance(manifest, dict):
         raise VerificationError(f"{MANIFEST_FILE}: must be a JSON object")

@@ -182,6 +182,22 @@ def test_alias_files_symlinked_elsewhere_are_never_read_or_written(
     assert outside.read_text() == '{"production": 1}\n'
 
 
+_NESTED = b"[" * 100_000 + b"]" * 100_000  # deeper than Python's recursion limit
+
+
+def test_deeply_nested_json_is_refused_not_a_crash(registry):
+    model_dir = registry.root / "moons"
+    (model_dir / "aliases.json").write_bytes(_NESTED)
+    with pytest.raises(VerificationError, match="aliases.json: not valid JSON"):
+        registry.aliases("moons")
+    (model_dir / "aliases.json").unlink()
+    (model_dir / "alias_history.jsonl").write_bytes(_NESTED + b"\n")
+    registry.set_alias("moons", "production", 1)  # the torn line is skipped
+    (model_dir / "1" / "manifest.json").write_bytes(_NESTED)
+    with pytest.raises(VerificationError, match="manifest.json: not valid JSON"):
+        registry.load("moons", 1)
+
+
 def test_aliases_file_that_is_not_a_regular_file_is_refused(registry):
     (registry.root / "moons" / "aliases.json").mkdir()
     with pytest.raises(VerificationError, match="not a regular file"):
