@@ -30,8 +30,9 @@ def read_aliases(model_dir: Path) -> dict[str, int]:
         return {}
     try:
         aliases = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        # RecursionError: deeply nested brackets, a damaged or hostile file
+    except (ValueError, RecursionError) as exc:
+        # ValueError: bad UTF-8, bad JSON, or an integer over Python's digit limit;
+        # RecursionError: deeply nested brackets. A damaged or hostile file, not a bug
         raise VerificationError(f"{ALIASES_FILE}: not valid JSON: {exc}") from exc
     if not isinstance(aliases, dict) or not all(
         isinstance(k, str)
@@ -81,7 +82,7 @@ def read_history(model_dir: Path) -> list[dict[str, Any]]:
     for line in lines:
         try:
             entry = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             continue
         if isinstance(entry, dict) and isinstance(entry.get("to"), int):
             history.append(entry)

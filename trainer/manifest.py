@@ -96,8 +96,9 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
         raise VerificationError(f"{MANIFEST_FILE}: {len(data)} bytes is over the limit")
     try:
         manifest = json.loads(data, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        # RecursionError: a hostile file of nested brackets, not a bug of ours
+    except (ValueError, RecursionError) as exc:
+        # ValueError: bad UTF-8, bad JSON, or an integer over Python's digit limit;
+        # RecursionError: deeply nested brackets. A damaged or hostile file, not a bug
         raise VerificationError(f"{MANIFEST_FILE}: not valid JSON: {exc}") from exc
     if not isinstance(manifest, dict):
         raise VerificationError(f"{MANIFEST_FILE}: must be a JSON object")

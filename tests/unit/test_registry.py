@@ -182,18 +182,22 @@ def test_alias_files_symlinked_elsewhere_are_never_read_or_written(
     assert outside.read_text() == '{"production": 1}\n'
 
 
-_NESTED = b"[" * 100_000 + b"]" * 100_000  # deeper than Python's recursion limit
-
-
-def test_deeply_nested_json_is_refused_not_a_crash(registry):
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than Python's recursion limit
+        b'{"production": ' + b"1" * 5000 + b"}",  # over Python's int digit limit
+    ],
+)
+def test_pathological_json_is_refused_not_a_crash(registry, hostile):
     model_dir = registry.root / "moons"
-    (model_dir / "aliases.json").write_bytes(_NESTED)
+    (model_dir / "aliases.json").write_bytes(hostile)
     with pytest.raises(VerificationError, match="aliases.json: not valid JSON"):
         registry.aliases("moons")
     (model_dir / "aliases.json").unlink()
-    (model_dir / "alias_history.jsonl").write_bytes(_NESTED + b"\n")
-    registry.set_alias("moons", "production", 1)  # the torn line is skipped
-    (model_dir / "1" / "manifest.json").write_bytes(_NESTED)
+    (model_dir / "alias_history.jsonl").write_bytes(hostile + b"\n")
+    registry.set_alias("moons", "production", 1)  # the unreadable line is skipped
+    (model_dir / "1" / "manifest.json").write_bytes(hostile)
     with pytest.raises(VerificationError, match="manifest.json: not valid JSON"):
         registry.load("moons", 1)
 
