@@ -170,8 +170,13 @@ def list_models(args: argparse.Namespace) -> int:
     registry = _registry(args)
     models = []
     for name in registry.models():
-        aliases = registry.aliases(name)
-        served = registry.served_version(name)
+        alias_error = None
+        try:
+            aliases = registry.aliases(name)
+            served = registry.served_version(name)
+        except VerificationError as exc:
+            # one damaged aliases.json must not hide every other model and version
+            aliases, served, alias_error = {}, None, str(exc)
         versions = []
         for version in registry.versions(name):
             row: dict[str, Any] = {"version": version}
@@ -189,17 +194,21 @@ def list_models(args: argparse.Namespace) -> int:
             row["aliases"] = sorted(a for a, v in aliases.items() if v == version)
             row["served"] = version == served
             versions.append(row)
-        models.append(
-            {"name": name, "aliases": aliases, "served_version": served,
-             "versions": versions}
-        )  # fmt: skip
+        model = {"name": name, "aliases": aliases, "served_version": served,
+                 "versions": versions}  # fmt: skip
+        if alias_error:
+            model["error"] = alias_error
+        models.append(model)
     if args.json:
         _print_json({"models": models})
         return EXIT_OK
     if not models:
         print(f"no models in {registry.root}")
     for model in models:
-        print(f"{model['name']}  (served: v{model['served_version']})")
+        if "error" in model:
+            print(f"{model['name']}  (served: none: {model['error']})")
+        else:
+            print(f"{model['name']}  (served: v{model['served_version']})")
         for row in model["versions"]:
             print("  " + _version_line(row))
     return EXIT_OK

@@ -295,6 +295,16 @@ def test_gate_that_keeps_losing_the_race_leaves_the_version_unpromoted(
     assert decision["promoted"] is False and "conflict" in decision
 
 
+def test_list_shows_every_version_when_aliases_json_is_damaged(trained, capsys):
+    (trained / "moons" / "aliases.json").write_text("{not json")
+    code, out, _ = run(capsys, "list", "--registry", str(trained), "--json")
+    (model,) = json.loads(out)["models"]
+    assert code == 0 and "aliases.json" in model["error"]
+    assert [row["version"] for row in model["versions"]] == [1, 2, 3]
+    code, out, _ = run(capsys, "list", "--registry", str(trained))
+    assert code == 0 and "served: none: aliases.json" in out and "v3" in out
+
+
 def test_verify_refuses_a_registry_that_does_not_exist(tmp_path, capsys):
     code, out, err = run(capsys, "verify", "--registry", str(tmp_path / "typo"))
     assert code == 2 and out == "" and "is not a directory" in err
