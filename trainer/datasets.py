@@ -4,12 +4,15 @@ Everything the trainer fits goes through `load_dataset`, so bad data is caught o
 here, with a message that names the line or column, before any training or publishing.
 """
 
+import array
 import csv
 import hashlib
 import io
+import itertools
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -191,12 +194,16 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 def _read_csv(path: Path) -> Dataset:
     """Feature columns then a label column; the first row is a header when none of
     its feature cells is a number. Blank lines are skipped; line numbers are 1-based
-    lines of the file."""
+    lines of the file.
+
+    Rows are parsed as they are read, straight into a flat float buffer, so a large
+    file costs its bytes and its arrays, not a Python list per row.
+    """
     content = _read_bytes(path)
     rows = _csv_rows(path, content)
-    if not rows:
+    first_line, first = next(rows, (0, []))
+    if not first:
         raise DataError(f"{path} is empty; expected feature columns, then a label")
-    first_line, first = rows[0]
     n_columns = len(first)
     if n_columns < 2:
         raise DataError(
@@ -206,9 +213,6 @@ def _read_csv(path: Path) -> Dataset:
     header = None
     if not any(_is_number(cell) for cell in first[:-1]):
         header = [cell.strip() for cell in first]
-        rows = rows[1:]
-        if not rows:
-            raise DataError(f"{path} has a header (line {first_line}) but no data rows")
     else:
         for j, cell in enumerate(first[:-1]):
             if not _is_number(cell.strip()):
@@ -219,22 +223,26 @@ def _read_csv(path: Path) -> Dataset:
                     "is not a number; if this line is a header, none of its feature "
                     "names may look like a number"
                 )
-    X = np.empty((len(rows), n_columns - 1), dtype=np.float64)
+        rows = itertools.chain([(first_line, first)], rows)
+    values = array.array("d")
     labels: list[str] = []
-    for i, (line, row) in enumerate(rows):
+    for line, row in rows:
         if len(row) != n_columns:
             raise DataError(
                 f"{path}, line {line}: {len(row)} columns, expected {n_columns} "
                 f"as on line {first_line}"
             )
         for j, cell in enumerate(row[:-1]):
-            X[i, j] = _parse_feature(cell, f"{path}, line {line}, {_column(j, header)}")
+            values.append(_parse_feature(cell, path, line, j, header))
         label = row[-1].strip()
         if not label:
             raise DataError(
                 f"{path}, line {line}, {_column(n_columns - 1, header)}: empty label"
             )
         labels.append(label)
+    if not labels:
+        raise DataError(f"{path} has a header (line {first_line}) but no data rows")
+    X = np.frombuffer(values, dtype=np.float64).reshape(len(labels), n_columns - 1)
     if all(_INTEGER.fullmatch(label) for label in labels):
         y = np.array([int(label) for label in labels], dtype=np.int64)
     else:
@@ -260,7 +268,7 @@ def _read_bytes(path: Path) -> bytes:
         raise DataError(f"cannot read {path}: {e.strerror or e}") from e
 
 
-def _csv_rows(path: Path, content: bytes) -> list[tuple[int, list[str]]]:
+def _csv_rows(path: Path, content: bytes) -> Iterator[tuple[int, list[str]]]:
     """Non-blank rows of the file's bytes, with the file line each ends on."""
     try:
         # utf-8-sig: spreadsheet exports often start with a byte-order mark
@@ -270,20 +278,31 @@ def _csv_rows(path: Path, content: bytes) -> list[tuple[int, list[str]]]:
     # strict: a stray or unclosed quote is an error, not a silently odd row
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        return [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                yield reader.line_num, row
     except csv.Error as e:
         raise DataError(f"{path}, line {reader.line_num}: {e}") from e
 
 
-def _parse_feature(cell: str, where: str) -> float:
-    text = cell.strip()
-    if not text:
-        raise DataError(f"{where}: empty value")
-    if not _is_number(text):
-        raise DataError(f"{where}: {text!r} is not a number")
-    value = float(text)
+def _parse_feature(
+    cell: str, path: Path, line: int, j: int, header: list[str] | None
+) -> float:
+    """One feature cell as a float; the place is only spelled out for an error."""
+    try:
+        value = float(cell)
+    except ValueError:
+        value = None
+    # Python's float() also reads "1_000" as 1000: in a data file that is a typo
+    if value is None or "_" in cell:
+        text = cell.strip()
+        problem = "empty value" if not text else f"{text!r} is not a number"
+        raise DataError(f"{path}, line {line}, {_column(j, header)}: {problem}")
     if not math.isfinite(value):
-        raise DataError(f"{where}: {text!r} is not a finite number")
+        raise DataError(
+            f"{path}, line {line}, {_column(j, header)}: {cell.strip()!r} is not a "
+            "finite number"
+        )
     return value
 
 
