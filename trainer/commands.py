@@ -62,7 +62,9 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _options(
-    args: argparse.Namespace, command_defaults: dict[str, Any] | None = None
+    args: argparse.Namespace,
+    command_defaults: dict[str, Any] | None = None,
+    publishes: bool = True,
 ) -> config.TrainOptions:
     """The run's options: defaults < preset < --config file < command line."""
     # parsed again: --registry comes from the shared parser, not the option table
@@ -77,38 +79,38 @@ def _options(
     from_file = config.read_config(args.config_file) if args.config_file else {}
     options = config.resolve(given, from_file, command_defaults)
     check_name(options.name)
-    registry = Path(options.registry)
-    if registry.exists() and not registry.is_dir():
-        raise config.OptionError(f"registry {str(registry)!r} is not a directory")
+    # both are checked before training: a mistyped or read-only path in a cron job
+    # is bad input (exit 2) found in a second, not an error after the whole run
+    if publishes:
+        _check_writable_directory("registry", Path(options.registry))
     if options.report:
         from trainer import report
 
         report.require_matplotlib()
-        _check_report_directory(Path(options.report))
+        _check_writable_directory("report", Path(options.report))
     return options
 
 
-def _check_report_directory(directory: Path) -> None:
-    """Refuse, before training, a report directory that could not be written.
+def _check_writable_directory(what: str, directory: Path) -> None:
+    """Refuse a directory that could not be created or written in.
 
-    Figures are drawn before publishing, so a bad `--report` never leaves a version
-    behind; checking first also spares the training time and gives exit 2, not 1.
     Nothing is created: the probe is an unnamed temporary file in the nearest
-    directory that exists.
+    directory that exists (the registry and the report are created on first use).
     """
     existing = directory
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not existing.is_dir():
-        raise config.OptionError(
-            f"report {str(directory)!r}: {str(existing)!r} is not a directory"
-        )
+        where = "is not a directory" if existing == directory else (
+            f"cannot be created: {str(existing)!r} is not a directory"
+        )  # fmt: skip
+        raise config.OptionError(f"{what} {str(directory)!r} {where}")
     try:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
         raise config.OptionError(
-            f"report {str(directory)!r}: cannot write in {str(existing)!r} "
+            f"{what} {str(directory)!r}: cannot write in {str(existing)!r} "
             f"({exc.strerror or exc})"
         ) from None
 
@@ -147,7 +149,9 @@ def sweep(args: argparse.Namespace) -> int:
     """Fit one network per hidden size in parallel; print the comparison."""
     from trainer import sweep as hidden_sweep
 
-    options = _options(args, {"hidden": hidden_sweep.TUTORIAL_SIZES})
+    options = _options(
+        args, {"hidden": hidden_sweep.TUTORIAL_SIZES}, publishes=args.publish
+    )
     entries = hidden_sweep.run(options, jobs=args.jobs)
     figure = None
     if options.report:

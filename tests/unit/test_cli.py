@@ -444,6 +444,19 @@ def test_unwritable_report_directory_is_refused_before_training(
     assert not registry.exists()
 
 
+@pytest.mark.parametrize("registry_dir", [_report_under_a_file, _report_in_proc])
+def test_unwritable_registry_is_refused_before_training(tmp_path, capsys, registry_dir):
+    code, out, err = train(capsys, registry_dir(tmp_path), "--epochs", "5")
+    assert code == 2 and err.count("\n") == 1 and "registry" in err, err
+    assert out == ""
+    # a sweep that does not publish never writes there, so it is not refused
+    code, _, _ = run(
+        capsys, "sweep", "--registry", str(registry_dir(tmp_path)),
+        "--hidden", "2", "--epochs", "5", "--jobs", "1",
+    )  # fmt: skip
+    assert code == 0
+
+
 @pytest.mark.parametrize(
     ("argv", "advice"),
     [
