@@ -92,10 +92,25 @@ def read_weights(data: bytes) -> tuple[list[Array], list[Array]]:
             )
         if sum(info.file_size for info in archive.infolist()) > MAX_WEIGHTS_BYTES:
             raise VerificationError(f"{WEIGHTS_FILE}: members are over the size limit")
+        for info in archive.infolist():
+            # the writer stores members plainly; compression or encryption means the
+            # file was made elsewhere, and each would be one more decoder to trust
+            if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+                raise VerificationError(
+                    f"{WEIGHTS_FILE}: member {info.filename} is compressed or "
+                    "encrypted; only stored (uncompressed) members are read"
+                )
         arrays = {n[: -len(".npy")]: _read_member(archive, n) for n in expected}
     except VerificationError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        RuntimeError,  # zipfile's "password required"
+        NotImplementedError,  # zipfile's unknown compression method
+    ) as exc:
         raise VerificationError(
             f"{WEIGHTS_FILE}: not a readable archive: {exc}"
         ) from exc

@@ -105,6 +105,38 @@ def test_reading_refuses_a_header_that_declares_another_size_than_it_holds(shape
         artifact.read_weights(buffer.getvalue())
 
 
+def _patch_zip_headers(data: bytes, field: str, value: int) -> bytes:
+    """Set a field of every local and central zip header (offsets per APPNOTE)."""
+    offsets = {"flags": (6, 8), "method": (8, 10)}[field]
+    patched = bytearray(data)
+    for signature, offset in zip((b"PK\x03\x04", b"PK\x01\x02"), offsets, strict=True):
+        at = patched.find(signature)
+        while at >= 0:
+            old = int.from_bytes(patched[at + offset : at + offset + 2], "little")
+            new = old | value if field == "flags" else value
+            patched[at + offset : at + offset + 2] = new.to_bytes(2, "little")
+            at = patched.find(signature, at + 4)
+    return bytes(patched)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("flags", 0x1), ("method", 99), ("method", zipfile.ZIP_BZIP2)],
+    ids=["encrypted", "unknown-method", "bzip2"],
+)
+def test_reading_refuses_encrypted_or_compressed_members(field, value):
+    data = artifact.weights_bytes(*samples.layers())
+    with pytest.raises(VerificationError, match="compressed or encrypted"):
+        artifact.read_weights(_patch_zip_headers(data, field, value))
+
+
+def test_reading_refuses_a_deflated_archive():
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, coef_0=np.ones((2, 2)), intercept_0=np.ones(2))
+    with pytest.raises(VerificationError, match="compressed or encrypted"):
+        artifact.read_weights(buffer.getvalue())
+
+
 def test_reading_accepts_fortran_ordered_arrays():
     coefs, intercepts = samples.layers()
     data = _npz(
