@@ -93,7 +93,9 @@ def read_regular(path: Path, max_bytes: int) -> bytes:
     oversized file raises VerificationError; other OSErrors (permissions, I/O) pass
     through, since they say nothing about the file's content.
     """
-    fd = _open_no_follow(path, os.O_RDONLY)
+    # O_NONBLOCK: opening a FIFO planted in place of a file would otherwise wait
+    # forever for a writer; for a regular file it changes nothing
+    fd = _open_no_follow(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

@@ -202,6 +202,15 @@ def test_pathological_json_is_refused_not_a_crash(registry, hostile):
         registry.load("moons", 1)
 
 
+@pytest.mark.parametrize("entry", ["1/weights.npz", "1/manifest.json", "aliases.json"])
+def test_a_fifo_in_place_of_a_file_is_refused_without_waiting(registry, entry):
+    path = registry.root / "moons" / entry
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)  # opening it for reading would block until a writer came
+    with pytest.raises(VerificationError, match="not a regular file"):
+        registry.load("moons")  # the served version: aliases.json is read too
+
+
 def test_aliases_file_that_is_not_a_regular_file_is_refused(registry):
     (registry.root / "moons" / "aliases.json").mkdir()
     with pytest.raises(VerificationError, match="not a regular file"):
