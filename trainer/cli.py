@@ -48,6 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _refuse(exc, EXIT_VERIFY_FAILED)
     except OSError as exc:  # the disk, not the code: full, read-only, permissions
         return _refuse(exc, EXIT_INTERNAL)
+    except MemoryError:
+        # before publishing (a version is a few KB): nothing was written
+        return _refuse(
+            MemoryError(
+                "out of memory: the network or the data is too large for this "
+                "machine; try smaller --hidden, --samples or --batch-size"
+            ),
+            EXIT_BAD_INPUT,
+        )
     except KeyboardInterrupt:
         return 130
     except Exception:

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from trainer import network
 from trainer.backprop import Workspace
-from trainer.errors import TrainingError
+from trainer.errors import DataError, TrainingError
 from trainer.optimizers import Optimizer, decayed_learning_rate, make_optimizer
 from trainer.parameters import Parameters, initialize
 
@@ -270,7 +270,9 @@ def _validation_split(
     try:
         return train_test_split(X, y, test_size=fraction, random_state=rng, stratify=y)
     except ValueError as error:
-        raise ValueError(
+        # DataError is a ValueError (what scikit-learn expects) that the CLI reports
+        # as bad input in one line
+        raise DataError(
             f"early_stopping cannot split off validation_fraction={fraction} of "
             f"{len(y)} samples with every class on both sides ({error}); use more "
             "data, a larger validation_fraction, or early_stopping=False"

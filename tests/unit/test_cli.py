@@ -401,6 +401,7 @@ BAD_INPUT = [
     (["--noise", "-1"], "0 or more"),
     (["--samples", "1"], "at least two classes"),
     (["--dataset", "blobs", "--classes", "1"], "n_classes >= 2"),
+    (["--early-stopping", "--samples", "10"], "early_stopping cannot split off"),
 ]
 
 
@@ -417,6 +418,20 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
     assert err.count("\n") == 1 and message in err, err
     assert "Traceback" not in err and out == ""
     assert not registry.exists() and not report.exists()
+
+
+def test_out_of_memory_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    # what --hidden 100000000 gives on a small machine; simulated, since a real one
+    # could take the whole machine down with it where memory is overcommitted
+    from trainer import training
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(training, "fit", exhausted)
+    code, out, err = train(capsys, tmp_path / "models", "--hidden", "100000000")
+    assert code == 2 and err.count("\n") == 1 and "out of memory" in err, err
+    assert "Traceback" not in err and not (tmp_path / "models").exists()
 
 
 def _report_under_a_file(tmp_path: Path) -> Path:
