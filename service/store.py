@@ -246,7 +246,19 @@ class ModelStore:
                 [v for v in reversed(versions) if v < wanted] if served is None else []
             )
             for number in [wanted, *fallbacks]:
-                loaded = self._load(name, number)
+                if number not in versions:
+                    # the production alias names a version that is not published
+                    # (deleted by hand): nothing to load, so like a version that
+                    # fails, it is skipped for an older one; /models shows the alias
+                    log.error(
+                        "alias names a version that is not published",
+                        extra={"model": name, "version": number},
+                    )
+                    continue
+                try:
+                    loaded = self._load(name, number)
+                except NotFoundError:  # removed between the listing and the load
+                    continue
                 if isinstance(loaded, str):
                     failures[number] = loaded
                     continue
@@ -282,7 +294,11 @@ class ModelStore:
 
 def _no_verified(state: ModelState) -> str:
     failed = ", ".join(str(v) for v in sorted(state.failures))
-    detail = f" (failed verification: {failed})" if failed else ""
+    details = [f"failed verification: {failed}"] if failed else []
+    production = state.aliases.get("production")
+    if production is not None and production not in state.versions:
+        details.append(f"its production alias names the unpublished {production}")
+    detail = f" ({'; '.join(details)})" if details else ""
     return f"model {state.name!r} has no verified version to serve{detail}"
 
 

@@ -1,5 +1,6 @@
 """The model store on a real registry directory: resolution, polling, verification."""
 
+import shutil
 import time
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from service.store import ModelStore, Unavailable, UnknownModel, UnknownVersion
 from tests.registry_helpers import corrupt_copy, publish_network
+from trainer import aliases
 from trainer.registry import Registry
 
 
@@ -180,3 +182,40 @@ def test_on_demand_polls_are_rate_limited(registry, monkeypatch):
         with pytest.raises(UnknownModel):
             store.get("no-such-model")
     assert len(polls) == 1
+
+
+def _point_production_at(registry: Registry, version: int) -> None:
+    # by hand, as an operator editing aliases.json would: set_alias refuses a version
+    # that is not published
+    aliases.write_aliases(registry.root / "moons", {"production": version})
+
+
+def test_a_fresh_store_falls_back_below_a_production_alias_naming_a_deleted_version(
+    registry,
+):
+    for seed in range(3):
+        publish_network(registry, seed=seed)
+    registry.set_alias("moons", "production", 2)
+    old_store, _ = make_store(registry)
+    shutil.rmtree(registry.root / "moons" / "2")
+    old_store.refresh()
+    # a worker (re)started now: like one whose production version fails verification
+    fresh_store, _ = make_store(registry)
+    assert fresh_store.ready()
+    assert fresh_store.get().version == 1
+    # and the worker that was running sees the change instead of the old listing
+    assert old_store.states()["moons"].versions == (1, 3)
+
+
+def test_a_production_alias_naming_a_missing_version_with_nothing_older_says_so(
+    registry,
+):
+    publish_network(registry, seed=1)
+    publish_network(registry, seed=2)
+    shutil.rmtree(registry.root / "moons" / "1")
+    _point_production_at(registry, 1)
+    store, _ = make_store(registry)
+    # version 2 is not promoted: serving it would bypass the alias
+    assert not store.ready()
+    with pytest.raises(Unavailable, match="production alias names the unpublished 1"):
+        store.get()
