@@ -8,6 +8,7 @@ docs writer replaces the "## Serving" section of docs/benchmarks.md and nothing 
 import math
 import re
 import statistics
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,32 +65,48 @@ def render_section(
 ) -> str:
     load = ", ".join(f"{x:.2f}" for x in meta["load_before"])
     load_after = ", ".join(f"{x:.2f}" for x in meta["load_after"])
-    intro = f"""\
-## Serving
-
-`bench/serve.py` trains a small moons network (3 hidden units) into a temporary
-registry and starts three servers at once, each under `gunicorn -c
-deploy/gunicorn.conf.py` with 2 sync workers on its own 127.0.0.1 port: the service
-with its production settings (validation, Prometheus metrics, one JSON log line per
-request), a plain Flask handler doing the same work the obvious way
-(`request.get_json`, a numpy forward pass with softmax, `jsonify`; `/boundary` takes
-the argmax of the softmax and `np.save`s the npy; one BLAS thread), and a bare WSGI app
-that drains the body and returns a fixed small JSON body (the ceiling of this HTTP
-stack). `wrk` (`-t{meta["threads"]} -c{meta["connections"]}`, {meta["duration"]:g} s
-a run after a {meta["warmup"]:g} s warm-up) drives them in turn; the order reverses
-every round. Figures are medians over {meta["repeats"]} rounds; a ratio is taken within
-each round, then the median over rounds. /boundary rows marked "service" move the bounds
-by a few nanounits on every request so that no response cache can answer (the plain
-handler gets the same requests); "same URL" repeats one request, so a cache may.
-"per CPU-second" is the same ratio in requests per CPU-second of the server's
-processes (master and workers, user and system time): it moves less than req/s when
-neighbours load the machine. Client and servers share the machine ({meta["machine"]};
-shared with other jobs: load average {load} before, {load_after} after).
-
-Measured {meta["date"]} at commit `{meta["commit"]}` with `{meta["command"].strip()}`.
-"""
+    method = (
+        "`bench/serve.py` trains a small moons network (3 hidden units) into a "
+        "temporary registry and starts three servers at once, each under `gunicorn "
+        "-c deploy/gunicorn.conf.py` with 2 sync workers on its own 127.0.0.1 port: "
+        "the service with its production settings (validation, Prometheus metrics, "
+        "one JSON log line per request), a plain Flask handler doing the same work "
+        "the obvious way (`request.get_json`, a numpy forward pass with softmax, "
+        "`jsonify`; `/boundary` takes the argmax of the softmax and `np.save`s the "
+        "npy; one BLAS thread), and a bare WSGI app that drains the body and returns "
+        "a fixed small JSON body (the ceiling of this HTTP stack). "
+        f"`wrk -t{meta['threads']} -c{meta['connections']}` drives them in turn, "
+        f"{meta['duration']:g} s a run after a {meta['warmup']:g} s warm-up; the "
+        "order reverses every round and the server finishes the requests wrk left "
+        f"queued before the next run. Figures are medians over {meta['repeats']} "
+        "rounds; a ratio is taken within each round, then the median over rounds."
+    )
+    rows = (
+        '/boundary rows marked "service" move the bounds by a few nanounits on every '
+        "request so that no response cache can answer (the plain handler gets the "
+        'same requests); "same URL" repeats one request, so the cache answers. '
+        '"per CPU-second" is the same ratio in requests per CPU-second of the '
+        "server's processes (master and workers, user and system time): it moves "
+        "less than req/s when neighbours load the machine. Client and servers share "
+        f"the machine ({meta['machine']}), itself shared with other jobs: load "
+        f"average {load} before, {load_after} after."
+    )
+    measured = (
+        f"Measured {meta['date']} at commit `{meta['commit']}` with "
+        f"`{meta['command'].strip()}`."
+    )
+    prose = [textwrap.fill(text, width=88) for text in (method, rows, measured)]
     return "\n".join(
-        [intro, *_ratio_table(ratios), "", *_figure_table(scenarios, results), ""]
+        [
+            "## Serving",
+            "",
+            "\n\n".join(prose),
+            "",
+            *_ratio_table(ratios),
+            "",
+            *_figure_table(scenarios, results),
+            "",
+        ]
     )
 
 
