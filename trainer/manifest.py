@@ -173,9 +173,15 @@ def _validate_data(data: Mapping[str, Any], n_features: int) -> None:
 
 
 def _validate_metrics(metrics: Mapping[str, Any]) -> None:
+    # the quality gate compares validation accuracies: a version without one could
+    # neither be judged nor judge the next
+    if metrics.get("validation_accuracy") is None:
+        _fail("metrics.validation_accuracy", "is required")
     for key, value in metrics.items():
         if value is not None and not _is_finite_number(value):
             _fail(f"metrics.{key}", f"must be a finite number or null, got {value!r}")
+        if key.endswith("_accuracy") and value is not None and not 0 <= value <= 1:
+            _fail(f"metrics.{key}", f"must be between 0 and 1, got {value!r}")
 
 
 def check_architecture(manifest: Mapping[str, Any], coefs: Sequence[Array]) -> None:

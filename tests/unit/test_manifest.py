@@ -49,6 +49,15 @@ def test_any_edit_to_the_manifest_breaks_its_digest():
         (lambda m: m["architecture"].update(activation="softplus"), "activation"),
         (lambda m: m["data"].update(feature_min=[0.0]), "2 finite numbers"),
         (lambda m: m["files"].update(extra="00" * 32), "files must map"),
+        (
+            lambda m: m["metrics"].pop("validation_accuracy"),
+            "validation_accuracy is required",
+        ),
+        (
+            lambda m: m["metrics"].update(validation_accuracy=7.0),
+            "between 0 and 1",
+        ),
+        (lambda m: m["metrics"].update(train_accuracy=-0.1), "between 0 and 1"),
     ],
 )
 def test_manifest_schema_refusals(edit, message):
