@@ -170,6 +170,10 @@ def _validate_data(data: Mapping[str, Any], n_features: int) -> None:
         values = _expect(data, key, list, where="data.")
         if len(values) != n_features or not all(_is_finite_number(v) for v in values):
             _fail(f"data.{key}", f"must be {n_features} finite numbers")
+    # the service draws its default /boundary between them
+    bounds = zip(data["feature_min"], data["feature_max"], strict=True)
+    if any(low > high for low, high in bounds):
+        _fail("data.feature_min", "must not exceed data.feature_max")
 
 
 def _validate_metrics(metrics: Mapping[str, Any]) -> None:

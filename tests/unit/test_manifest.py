@@ -50,6 +50,10 @@ def test_any_edit_to_the_manifest_breaks_its_digest():
         (lambda m: m["data"].update(feature_min=[0.0]), "2 finite numbers"),
         (lambda m: m["files"].update(extra="00" * 32), "files must map"),
         (
+            lambda m: m["data"].update(feature_min=m["data"]["feature_max"][::-1]),
+            "must not exceed",
+        ),
+        (
             lambda m: m["metrics"].pop("validation_accuracy"),
             "validation_accuracy is required",
         ),
