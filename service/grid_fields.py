@@ -6,17 +6,21 @@ GridRequest or the same words of rejection. Bounds left out stay None here; the 
 training extent fills them in service.boundary.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import orjson
 
 from service.errors import ApiError, bad_request
-from service.validation import check_number
+from service.validation import check_number, require_unique_keys
 
 GRID_FIELDS = ("x_min", "x_max", "y_min", "y_max", "nx", "ny", "format")
 FORMATS = ("json", "npy", "png")
 DEFAULT_GRID_SIZE = 200
+# a number in a query string is spelt as in JSON (a sign allowed): Python's float()
+# would also take "1_0", " 1", "nan" or digits of other scripts
+_QUERY_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,13 @@ class GridRequest:
     format: str = "json"
 
 
-def parse_grid_body(doc: object, max_cells: int, max_abs: float) -> GridRequest:
-    """POST /boundary body: a JSON object of grid fields, every one optional."""
+def parse_grid_body(
+    doc: object, max_cells: int, max_abs: float, body: bytes | None = None
+) -> GridRequest:
+    """POST /boundary body: a JSON object of grid fields, every one optional.
+
+    `body`, the bytes `doc` was parsed from, lets a field given twice be refused.
+    """
     if not isinstance(doc, dict):
         raise bad_request(
             "invalid_body",
@@ -50,7 +59,11 @@ def parse_grid_body(doc: object, max_cells: int, max_abs: float) -> GridRequest:
             f"unknown field(s) {', '.join(map(repr, unknown))}; "
             f"allowed: {', '.join(GRID_FIELDS)}{hint}",
         )
-    return _grid_request(doc, from_query=False, max_cells=max_cells, max_abs=max_abs)
+    request = _grid_request(doc, from_query=False, max_cells=max_cells, max_abs=max_abs)
+    if body is not None:
+        # the strings of a valid body: its keys, and the value of format
+        require_unique_keys(body, len(doc) + ("format" in doc))
+    return request
 
 
 def parse_grid_query(
@@ -63,14 +76,15 @@ def parse_grid_query(
 def _grid_request(
     fields: Mapping[str, object], from_query: bool, max_cells: int, max_abs: float
 ) -> GridRequest:
+    # a field left out takes its default; one given, even as null, must be valid
     values: dict[str, object] = {}
     for name in ("x_min", "x_max", "y_min", "y_max"):
-        if fields.get(name) is not None:
+        if name in fields:
             values[name] = _bound(fields[name], name, from_query, max_abs)
     for name in ("nx", "ny"):
-        if fields.get(name) is not None:
+        if name in fields:
             values[name] = _grid_size(fields[name], name, from_query, max_cells)
-    if fields.get("format") is not None:
+    if "format" in fields:
         fmt = fields["format"]
         if fmt not in FORMATS:
             raise bad_request(
@@ -91,22 +105,26 @@ def _grid_request(
 
 def _bound(value: object, name: str, from_query: bool, max_abs: float) -> float:
     if from_query:
-        try:
-            value = float(value)
-        except ValueError:
+        if not _QUERY_NUMBER.fullmatch(value):
             raise bad_request(
-                "invalid_parameter", f"{name} must be a number, got {_shown(value)}"
-            ) from None
+                "invalid_parameter",
+                f"{name} must be a number (finite, like 1.5 or -2e3), "
+                f"got {_shown(value)}",
+            )
+        value = float(value)
     return check_number(value, name, max_abs, "invalid_parameter")
 
 
 def _grid_size(value: object, name: str, from_query: bool, max_cells: int) -> int:
     problem = f"{name} must be an integer from 1 to {max_cells}, got {_shown(value)}"
     if from_query:
+        # plain ASCII digits: int() would also take "5_0", " 5" or other scripts' digits
+        if not (value.isascii() and value.isdigit()):
+            raise bad_request("invalid_parameter", problem)
         try:
             value = int(value)
-        except ValueError:
-            raise bad_request("invalid_parameter", problem) from None
+        except ValueError:  # over Python's 4300-digit conversion limit: far too big
+            raise ApiError(413, "too_many_cells", problem) from None
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # JSON Schema counts 10.0 as an integer; so do we
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -14,7 +14,7 @@ import orjson
 from service import metrics
 from service.boundary import MEDIA_TYPES, render, resolve_grid
 from service.cache import BytesCache
-from service.errors import ApiError
+from service.errors import ApiError, bad_request
 from service.grid_fields import (
     GRID_FIELDS,
     GridRequest,
@@ -84,7 +84,7 @@ def boundary(environ: dict, context: Context) -> Reply:
     settings = context.settings
     limits = (settings.max_grid_cells, settings.max_abs_feature)
     if environ.get("REQUEST_METHOD") == "POST":
-        fields = query(environ, MODEL_CHOICE)
+        fields = query(environ, MODEL_CHOICE, _POST_GRID_HINT)
         grid_request = _grid_body(environ, settings, limits)
     else:
         fields = query(environ, MODEL_CHOICE + GRID_FIELDS)
@@ -108,24 +108,31 @@ def boundary(environ: dict, context: Context) -> Reply:
     return Reply(200, MEDIA_TYPES[fmt], content, headers)
 
 
+_POST_GRID_HINT = "; POST /boundary takes the grid fields in its JSON body"
+
+
 def _grid_body(
     environ: dict, settings: Settings, limits: tuple[int, float]
 ) -> GridRequest:
-    # every field is optional, so a POST without a body asks for the defaults
+    # every field is optional, so a POST without a body asks for the defaults; a body
+    # sent chunked (no Content-Length) is still a body and must be JSON
     length = environ.get("CONTENT_LENGTH", "")
-    if length == "0" or (not length and not environ.get("CONTENT_TYPE")):
+    if length == "0" or not (length or environ.get("HTTP_TRANSFER_ENCODING")):
         return GridRequest()
-    return parse_grid_body(parse_json(json_body(environ, settings)), *limits)
+    body = json_body(environ, settings)
+    if not body:
+        return GridRequest()
+    return parse_grid_body(parse_json(body), *limits, body=body)
 
 
 # --- shared by every route ----------------------------------------------------------
 
 
-def query(environ: dict, allowed: tuple[str, ...]) -> dict[str, str]:
+def query(environ: dict, allowed: tuple[str, ...], hint: str = "") -> dict[str, str]:
     raw = environ.get("QUERY_STRING", "")
     if not raw:
         return {}
-    return query_fields(parse_qsl(raw, keep_blank_values=True), allowed)
+    return query_fields(parse_qsl(raw, keep_blank_values=True), allowed, hint)
 
 
 def json_body(environ: dict, settings: Settings) -> bytes:
@@ -135,10 +142,10 @@ def json_body(environ: dict, settings: Settings) -> bytes:
     stream = environ["wsgi.input"]
     if length.isdigit():
         check_body_size(int(length), settings.max_body_bytes)
-        return stream.read(int(length))
+        return _read(stream, int(length))
     if environ.get("wsgi.input_terminated"):
         # chunked: read up to one byte past the limit to know it was passed
-        body = stream.read(settings.max_body_bytes + 1)
+        body = _read(stream, settings.max_body_bytes + 1)
         if len(body) > settings.max_body_bytes:
             raise ApiError(
                 413,
@@ -147,6 +154,19 @@ def json_body(environ: dict, settings: Settings) -> bytes:
             )
         return body
     return b""
+
+
+def _read(stream: object, n_bytes: int) -> bytes:
+    try:
+        return stream.read(n_bytes)
+    except Exception as exc:
+        # the server's body reader fails on a malformed chunk or a connection closed
+        # mid-body (gunicorn raises its own types): the client's doing, not a bug
+        raise bad_request(
+            "unreadable_body",
+            "the request body could not be read: a malformed chunked encoding or a "
+            "connection closed before the end of the body",
+        ) from exc
 
 
 def resolve_model(environ: dict, context: Context, fields: dict) -> ServedModel:

@@ -6,6 +6,7 @@ are checked on whole arrays; only when that finds a problem does a slow pass wal
 points to name the first bad one in words. /boundary's fields are in grid_fields.
 """
 
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from service.errors import ApiError, bad_request
 JSON_MEDIA_TYPES = ("application/json",)
 _SMALL = 64  # values below which points are checked one by one
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+_MAX_VERSION_DIGITS = 18  # fits in a signed 64-bit integer
 
 
 def require_json(content_type: str | None) -> None:
@@ -90,11 +92,14 @@ def parse_points(
     if n_samples * n_features <= _SMALL:
         # a few values: checking each in Python is cheaper than numpy's set-up
         _raise_first_problem(points, n_features, max_abs)
+        require_unique_keys(body, 1)
         return np.array(points, dtype=np.float64)
+    # (_as_matrix only accepts a body with one key, so no repeated one)
     X = _as_matrix(points, body, n_features)
     if X is not None and _within(X, max_abs):
         return X
     _raise_first_problem(points, n_features, max_abs)
+    require_unique_keys(body, 1)
     # every value checked one by one (a cheap scan raised a false alarm): build it
     return np.array(points, dtype=np.float64)
 
@@ -160,6 +165,31 @@ def check_number(value: object, where: str, max_abs: float, code: str) -> float:
     return float(value)
 
 
+def require_unique_keys(body: bytes, n_strings: int) -> None:
+    """400 when the body gives a field twice, like `{"points": 1, "points": [[0, 1]]}`.
+
+    orjson keeps the last of repeated keys without a word, and a proxy or client library
+    may keep the first: such a body means two things, so it is refused. Called once the
+    document is valid, when its only strings are its keys and known values without
+    quote characters inside: `n_strings` of them, two quotes each. More quotes than
+    that can only be a repeated key, and counting bytes costs nearly nothing.
+    """
+    if body.count(b'"') == 2 * n_strings:
+        return
+    repeated: list[str] = []
+
+    def note_repeats(pairs: list[tuple[str, object]]) -> dict:
+        keys = [key for key, _ in pairs]
+        repeated.extend(key for i, key in enumerate(keys) if key in keys[:i])
+        return {}
+
+    json.loads(body, object_pairs_hook=note_repeats)
+    shown = repr(repeated[0]) if repeated else "a field"
+    raise bad_request(
+        "duplicate_field", f"{shown} is given twice in the body; send each field once"
+    )
+
+
 def _only_field(doc: object, field: str, example: str) -> object:
     if not isinstance(doc, dict):
         raise bad_request(
@@ -196,19 +226,29 @@ def _json_type(value: object) -> str:
 # --- model choice -------------------------------------------------------------------
 
 
-def query_fields(items: Iterable[tuple[str, str]], allowed: Iterable[str]) -> dict:
-    """Query parameters as a dict; unknown or repeated names are 400s, not ignored."""
+def query_fields(
+    items: Iterable[tuple[str, str]], allowed: Iterable[str], hint: str = ""
+) -> dict:
+    """Query parameters as a dict; unknown or repeated names are 400s, not ignored.
+
+    `hint` is added to the message for an unknown name (say where the field goes).
+    """
     allowed = tuple(allowed)
     fields: dict[str, str] = {}
     for key, value in items:
         if key not in allowed:
+            takes = (
+                f"allowed: {', '.join(allowed)}"
+                if allowed
+                else "this route takes no query parameters"
+            )
             raise bad_request(
                 "unknown_parameter",
-                f"unknown query parameter {key!r}; allowed: {', '.join(allowed)}",
+                f"unknown query parameter {_short(key)}; {takes}{hint}",
             )
         if key in fields:
             raise bad_request(
-                "invalid_parameter", f"query parameter {key!r} given twice"
+                "invalid_parameter", f"query parameter {_short(key)} given twice"
             )
         fields[key] = value
     return fields
@@ -219,6 +259,14 @@ def parse_version(raw: str | None) -> int | str | None:
     if raw is None:
         return None
     if raw.isascii() and raw.isdigit():
+        # no version has more digits; int() refuses over 4300 of them anyway
+        if len(raw.lstrip("0")) > _MAX_VERSION_DIGITS:
+            raise ApiError(
+                404,
+                "version_not_found",
+                f"no version {raw[:20]}...: versions are numbered from 1 upward and "
+                f"have at most {_MAX_VERSION_DIGITS} digits",
+            )
         version = int(raw)
         if version < 1:
             raise bad_request(
@@ -232,3 +280,8 @@ def parse_version(raw: str | None) -> int | str | None:
             "(letters, digits, '_', '.', '-'; starting with a letter)",
         )
     return raw
+
+
+def _short(text: str) -> str:
+    # a client's text echoed in a message: bounded, and quoted so its end is visible
+    return repr(text if len(text) <= 64 else text[:61] + "...")

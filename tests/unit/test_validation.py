@@ -220,7 +220,11 @@ def test_grid_body_takes_json_types():
         ({"nx": True}, "invalid_parameter", "nx must be an integer"),
         ({"nx": 10.5}, "invalid_parameter", "nx must be an integer"),
         ({"x_min": "1"}, "invalid_parameter", "x_min must be a number, got a string"),
-        ({"x_min": None, "x_max": False}, "invalid_parameter", "got a boolean"),
+        ({"x_max": False}, "invalid_parameter", "got a boolean"),
+        # null is not "left out": the schema says number, so it is refused
+        ({"x_min": None}, "invalid_parameter", "x_min must be a number, got null"),
+        ({"nx": None}, "invalid_parameter", "nx must be an integer"),
+        ({"format": None}, "invalid_parameter", "format must be one of"),
         ({"x_min": math.inf}, "invalid_parameter", "finite"),
         ({"bogus": 1}, "unknown_field", "'bogus'"),
         ({"model": "moons"}, "unknown_field", "model and version are query parameters"),
@@ -230,3 +234,76 @@ def test_bad_grid_bodies(doc, code, words):
     error = rejection(parse_grid_body, doc, MAX_CELLS, MAX_ABS)
     assert (error.status, error.code) == (400, code)
     assert words in error.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"points": [[1, 2]], "points": [[3, 4]]}',
+        b'{"points": "not points", "points": [[3, 4]]}',
+        # many points: the whole-array path, then the slow one
+        b'{"points": 1, "points": [' + b",".join([b"[0.5, 0.25]"] * 100) + b"]}",
+    ],
+)
+def test_a_field_given_twice_is_refused_not_resolved(body):
+    # orjson keeps the last one; another parser on the way may keep the first
+    error = rejection(points_from, body)
+    assert (error.status, error.code) == (400, "duplicate_field")
+    assert "'points' is given twice" in error.message
+
+
+def test_a_grid_field_given_twice_is_refused():
+    body = b'{"nx": 10, "format": "npy", "nx": 20}'
+    error = rejection(parse_grid_body, parse_json(body), MAX_CELLS, MAX_ABS, body)
+    assert (error.status, error.code) == (400, "duplicate_field")
+    assert "'nx' is given twice" in error.message
+    once = b'{"nx": 10, "format": "npy", "ny": 20}'
+    grid = parse_grid_body(parse_json(once), MAX_CELLS, MAX_ABS, once)
+    assert (grid.nx, grid.ny, grid.format) == (10, 20, "npy")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"nx": "5_0"},  # int() reads 50
+        {"nx": " 5"},
+        {"nx": "+5"},
+        {"nx": "\uff15"},  # a fullwidth 5
+        {"x_min": "1_0"},  # float() reads 10.0
+        {"x_min": " 1"},
+        {"x_min": "\uff11"},
+        {"x_min": "infinity"},
+        {"x_min": "0x10"},
+    ],
+)
+def test_grid_query_numbers_are_spelt_as_in_json(fields):
+    error = rejection(parse_grid_query, fields, MAX_CELLS, MAX_ABS)
+    assert (error.status, error.code) == (400, "invalid_parameter")
+
+
+def test_grid_query_numbers_in_json_spelling_pass():
+    grid = parse_grid_query(
+        {"x_min": "-1.5e0", "x_max": "+.5", "y_min": "-2", "y_max": "3.", "nx": "007"},
+        MAX_CELLS,
+        MAX_ABS,
+    )
+    assert (grid.x_min, grid.x_max, grid.y_min, grid.y_max, grid.nx) == (
+        -1.5,
+        0.5,
+        -2.0,
+        3.0,
+        7,
+    )
+
+
+def test_a_version_too_long_to_exist_is_not_found():
+    error = rejection(parse_version, "9" * 19)
+    assert (error.status, error.code) == (404, "version_not_found")
+    assert parse_version("0" * 30 + "7") == 7
+
+
+def test_a_route_without_query_parameters_says_so():
+    error = rejection(query_fields, [("x", "1")], ())
+    assert "this route takes no query parameters" in error.message
+    hinted = rejection(query_fields, [("nx", "1")], ("model",), "; put it in the body")
+    assert hinted.message.endswith("allowed: model; put it in the body")
