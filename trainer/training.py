@@ -18,7 +18,7 @@ from trainer.baseline import BASELINE_PARAMS, export_baseline, fit_baseline
 from trainer.classifier import ScratchNetClassifier
 from trainer.config import TrainOptions
 from trainer.datasets import data_fingerprint, load_dataset, train_validation_split
-from trainer.errors import TrainingError, VerificationError
+from trainer.errors import NotFoundError, TrainingError, VerificationError
 from trainer.registry import AliasConflictError, Registry
 
 Array = np.ndarray
@@ -187,8 +187,9 @@ def promote_if_better(
                 decision["production_accuracy"] = production["metrics"][
                     "validation_accuracy"
                 ]
-            except VerificationError:
-                # a production that does not verify cannot be served: replace it
+            except (VerificationError, NotFoundError):
+                # a production that does not verify, or whose version was deleted,
+                # cannot be served: replace it
                 decision["production_invalid"] = True
         bar = decision["production_accuracy"]
         if bar is not None and candidate < bar - tolerance:

@@ -281,6 +281,15 @@ def test_verify_reports_a_symlinked_model_directory_and_checks_the_rest(
     assert "symlink" in report["models"]["copy"]["problems"][0]["message"]
 
 
+def test_gate_replaces_a_production_whose_version_was_deleted(trained, capsys):
+    (trained / "moons" / "aliases.json").write_text('{"production": 9}')
+    code, out, err = train(capsys, trained, "--promote-if-better", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["promoted"] is True and result["gate"]["production_invalid"]
+    assert Registry(trained).aliases("moons") == {"production": 4}
+
+
 def test_gate_that_keeps_losing_the_race_leaves_the_version_unpromoted(
     trained, monkeypatch
 ):
