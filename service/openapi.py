@@ -30,25 +30,34 @@ def document(settings: Settings) -> dict:
     grid_fields = {
         "x_min": {
             **number,
-            "description": "Default: training data's min of feature 0 - 0.5.",
+            "description": "Default: training data's min of feature 0 - 0.5. Must be "
+            "less than x_max (after defaults are filled in), else a 400.",
         },
         "x_max": {
             **number,
-            "description": "Default: training data's max of feature 0 + 0.5.",
+            "description": "Default: training data's max of feature 0 + 0.5. Must be "
+            "greater than x_min, else a 400.",
         },
         "y_min": {
             **number,
-            "description": "Default: training data's min of feature 1 - 0.5.",
+            "description": "Default: training data's min of feature 1 - 0.5. Must be "
+            "less than y_max (after defaults are filled in), else a 400.",
         },
         "y_max": {
             **number,
-            "description": "Default: training data's max of feature 1 + 0.5.",
+            "description": "Default: training data's max of feature 1 + 0.5. Must be "
+            "greater than y_min, else a 400.",
         },
         "nx": {
             **size,
-            "description": f"Columns; nx * ny <= {settings.max_grid_cells}.",
+            "description": f"Columns. nx * ny must be at most "
+            f"{settings.max_grid_cells} (SCRATCHNET_MAX_GRID_CELLS), else a 413.",
         },
-        "ny": {**size, "description": f"Rows; nx * ny <= {settings.max_grid_cells}."},
+        "ny": {
+            **size,
+            "description": f"Rows. nx * ny must be at most "
+            f"{settings.max_grid_cells} (SCRATCHNET_MAX_GRID_CELLS), else a 413.",
+        },
         "format": {"type": "string", "enum": list(FORMATS), "default": "json"},
     }
     version_schema = {
@@ -56,7 +65,11 @@ def document(settings: Settings) -> dict:
         "pattern": r"^([1-9][0-9]*|[A-Za-z][A-Za-z0-9_.-]{0,63})$",
     }
     model_params = [
-        _query("model", {"type": "string"}, "Model name; default: the default model."),
+        _query(
+            "model",
+            {"type": "string"},
+            "Model name; default (also when empty): the default model.",
+        ),
         _query(
             "version",
             version_schema,
@@ -85,7 +98,12 @@ def document(settings: Settings) -> dict:
             "description": (
                 "Predictions and decision boundaries of the tutorial's network. Every "
                 'error is JSON: {"error": {"status", "code", "message"}}. '
-                f"Bodies are limited to {settings.max_body_bytes} bytes."
+                f"Bodies are limited to {settings.max_body_bytes} bytes. A JSON body "
+                "that gives a field twice is a 400 (duplicate_field). In query "
+                "strings numbers are spelt as in JSON. Requests the HTTP server "
+                "itself cannot parse (a malformed request line or header, a request "
+                "line over 4094 bytes) are refused by gunicorn before the API sees "
+                "them, with its own short HTML error."
             ),
         },
         "paths": {

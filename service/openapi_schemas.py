@@ -35,8 +35,9 @@ def schemas(settings: Settings, number: dict) -> dict:
                     "type": "array",
                     "minItems": 1,
                     "maxItems": settings.max_points,
-                    "description": "Each point has the model's n_features numbers "
-                    "(GET /models/{name}: architecture.n_features; 2 for moons).",
+                    "description": "Each point has exactly the model's n_features "
+                    "numbers (GET /models/{name}: architecture.n_features; 2 for "
+                    "moons); a point with another count is a 400.",
                     "items": {"type": "array", "minItems": 1, "items": number},
                 }
             },
