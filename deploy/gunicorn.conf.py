@@ -100,6 +100,16 @@ def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
         stale.unlink()
 
 
+def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
+    # requests gunicorn itself refuses (a malformed request line or header, one over
+    # its size limits) get the API's JSON error shape instead of an HTML page
+    from gunicorn import util
+
+    from service.server_errors import install
+
+    install(util)
+
+
 def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's Arbiter, Worker
     # drop a dead worker's live gauges (served version); its counters are kept
     from prometheus_client import multiprocess

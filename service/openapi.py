@@ -102,8 +102,8 @@ def document(settings: Settings) -> dict:
                 "that gives a field twice is a 400 (duplicate_field). In query "
                 "strings numbers are spelt as in JSON. Requests the HTTP server "
                 "itself cannot parse (a malformed request line or header, a request "
-                "line over 4094 bytes) are refused by gunicorn before the API sees "
-                "them, with its own short HTML error."
+                "line over 4094 bytes: 414, headers over 8190 bytes: 431) are "
+                "refused by gunicorn, in the same error shape."
             ),
         },
         "paths": {

@@ -88,3 +88,45 @@ def test_a_json_key_given_twice_is_refused(post_json, path, body, field):
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["code"] == "duplicate_field" and f"'{field}'" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        pytest.param(
+            b"GET /models/" + b"a" * 5000 + b" HTTP/1.1\r\n" + HEAD + b"\r\n",
+            414,
+            "request_line_too_long",
+            id="request line too long",
+        ),
+        pytest.param(
+            b"GET /healthz HTTP/1.1\r\n"
+            + HEAD
+            + b"X-Big: "
+            + b"a" * 9000
+            + b"\r\n\r\n",
+            431,
+            "headers_too_large",
+            id="header too large",
+        ),
+        pytest.param(
+            b"POST /predict HTTP/1.1\r\n" + HEAD + b"Content-Length: -5\r\n\r\n",
+            400,
+            "bad_request",
+            id="negative length",
+        ),
+        pytest.param(
+            "GET /models/\u00e9 HTTP/1.1\r\n".encode() + HEAD + b"\r\n",
+            400,
+            "bad_request",
+            id="raw non-ASCII in the URL",
+        ),
+    ],
+)
+def test_requests_gunicorn_refuses_still_get_json(
+    service_url, local_server, request_bytes, status, code
+):
+    if local_server is None:
+        pytest.skip("a deployed service may sit behind a proxy with its own errors")
+    reply_status, body = exchange(service_url, request_bytes)
+    assert error_code(reply_status, body, status) == code
