@@ -9,7 +9,7 @@ Layers, outside in: request observation (instrument), the fast path for /predict
 from collections.abc import Callable
 
 import orjson
-from flask import Flask
+from flask import Flask, Response
 from flask.globals import request_ctx
 
 from service import api, errors, instrument, logs, metrics
@@ -27,6 +27,14 @@ class _ServiceFlask(Flask):
         # every view and hook here is synchronous; Flask would otherwise inspect each
         # one for a coroutine on every request
         return func
+
+    def make_default_options_response(self) -> Response:
+        # Flask answers OPTIONS with an empty 200 labelled text/html; say "no content"
+        # instead, with the Allow header it computed
+        response = super().make_default_options_response()
+        response.status_code = 204
+        del response.headers["Content-Type"]
+        return response
 
     def dispatch_request(self) -> object:
         # leave the matched route template where the WSGI-level instrumentation reads

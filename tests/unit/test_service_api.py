@@ -269,3 +269,25 @@ def test_openapi_documents_every_route_and_the_limits(registry):
     # every route is reachable as documented (no 404 or 405 for a documented method)
     app_rules = {rule.rule for rule in client.application.url_map.iter_rules()}
     assert "/models/<name>/versions/<version>" in app_rules
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/predict", "OPTIONS, POST"), ("/models", "GET, HEAD, OPTIONS")],
+)
+def test_options_lists_the_methods_with_no_content(client, path, allowed):
+    response = client.options(path)
+    assert response.status_code == 204
+    assert ", ".join(sorted(response.headers["Allow"].split(", "))) == allowed
+    assert "Content-Type" not in response.headers and response.data == b""
+
+
+def test_a_route_without_parameters_says_so_when_given_one(client):
+    error = assert_error(client.get("/models?verbose=1"), 400, "unknown_parameter")
+    assert error["message"].endswith("this route takes no query parameters")
+
+
+def test_grid_fields_in_a_post_boundary_query_point_to_the_body(client):
+    response = client.post("/boundary?nx=3", json={})
+    error = assert_error(response, 400, "unknown_parameter")
+    assert "JSON body" in error["message"]
