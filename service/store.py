@@ -7,10 +7,12 @@ single reference. Requests only ever read that reference, so they never wait on 
 """
 
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from service.runtime import ServedModel
@@ -62,6 +64,10 @@ class ModelState:
     aliases: dict[str, int]
     served: ServedModel | None
     failures: dict[int, str] = field(default_factory=dict)
+    # the wanted version that failed, with its files' (name, size, mtime) then: a
+    # version still arriving (a sync, a copy) fails once and must be looked at again
+    # when its files change, though the model's token (the version list) does not
+    retry: tuple[int, tuple] | None = None
 
 
 class ModelStore:
@@ -219,7 +225,11 @@ class ModelStore:
                 old = self._states.get(name)
                 try:
                     token = self.registry.state_token(name)
-                    if old is not None and old.token == token:
+                    if (
+                        old is not None
+                        and old.token == token
+                        and not self._changed(old)
+                    ):
                         states[name] = old
                         continue
                     states[name] = self._reload(name, token, old)
@@ -267,7 +277,32 @@ class ModelStore:
                 log.info("serving version", extra={"model": name, "version": number})
                 self._events.reloaded(name, number)
                 break
-        return ModelState(name, token, versions, aliases, served, failures)
+        retry = None
+        if wanted in failures and (served is None or served.version != wanted):
+            retry = (wanted, self._files_stamp(name, wanted))
+        return ModelState(name, token, versions, aliases, served, failures, retry)
+
+    def _changed(self, state: ModelState) -> bool:
+        """Whether the files of the wanted version that failed have changed since."""
+        if state.retry is None:
+            return False
+        number, stamp = state.retry
+        return self._files_stamp(state.name, number) != stamp
+
+    def _files_stamp(self, name: str, number: int) -> tuple:
+        # <registry>/<name>/<version>/ is the registry's published layout (DESIGN.md)
+        directory = Path(getattr(self.registry, "root", "")) / name / str(number)
+        try:
+            with os.scandir(directory) as entries:
+                return tuple(
+                    sorted(
+                        (e.name, st.st_size, st.st_mtime_ns)
+                        for e in entries
+                        for st in [e.stat(follow_symlinks=False)]
+                    )
+                )
+        except OSError:
+            return ()
 
     def start(self, poll_seconds: float) -> None:
         """Poll every `poll_seconds` in a daemon thread (it dies with the worker)."""

@@ -219,3 +219,24 @@ def test_a_production_alias_naming_a_missing_version_with_nothing_older_says_so(
     assert not store.ready()
     with pytest.raises(Unavailable, match="production alias names the unpublished 1"):
         store.get()
+
+
+def test_a_version_that_was_still_arriving_is_served_once_complete(registry):
+    # a sync or copy into the registry (not the trainer's atomic publish) can show a
+    # version directory before its last file: it fails once, and its version list
+    # (the model's token) does not change when the file lands
+    publish_network(registry, seed=1)
+    publish_network(registry, seed=2)
+    complete = registry.root / "moons" / "2"
+    arriving = registry.root / "moons" / ".arriving"
+    complete.rename(arriving)
+    (registry.root / "moons" / "2").mkdir()
+    shutil.copy(arriving / "weights.npz", registry.root / "moons" / "2")
+    store, events = make_store(registry)
+    assert store.get().version == 1 and events.failures == [("moons", 2)]
+    store.refresh()  # nothing changed: not loaded (nor counted) again
+    assert events.failures == [("moons", 2)]
+    shutil.copy(arriving / "manifest.json", registry.root / "moons" / "2")
+    store.refresh()
+    assert store.get().version == 2
+    assert 2 not in store.states()["moons"].failures
