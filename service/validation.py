@@ -20,6 +20,7 @@ from service.errors import ApiError, bad_request
 JSON_MEDIA_TYPES = ("application/json",)
 _SMALL = 64  # values below which points are checked one by one
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+_NON_FINITE = re.compile(rb"NaN|Infinity")
 _MAX_VERSION_DIGITS = 18  # fits in a signed 64-bit integer
 
 
@@ -54,9 +55,14 @@ def parse_json(body: bytes) -> object:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        # the hint only where it applies: a cut-off body is not about NaN
+        hint = (
+            "; NaN, Infinity and numbers beyond ±1.8e308 are not JSON numbers"
+            if "infinity" in str(exc) or _NON_FINITE.search(body)
+            else ""
+        )
         raise bad_request(
-            "invalid_json",
-            f"the body is not valid JSON ({exc}); NaN and Infinity are not JSON",
+            "invalid_json", f"the body is not valid JSON ({exc}){hint}"
         ) from exc
 
 

@@ -71,6 +71,12 @@ def test_a_bad_point_is_named_with_its_index(size, bad_point, words):
 def test_non_finite_numbers_are_refused_by_the_parser(literal):
     error = rejection(parse_json, f'{{"points": [[{literal}, 1]]}}'.encode())
     assert (error.status, error.code) == (400, "invalid_json")
+    assert "are not JSON numbers" in error.message
+
+
+def test_a_cut_off_body_is_not_told_about_nan():
+    error = rejection(parse_json, b'{"points": [[1, 2]]')
+    assert "NaN" not in error.message
 
 
 @pytest.mark.parametrize(
