@@ -187,7 +187,15 @@ class ModelStore:
             try:
                 entry = self._load(name, number)
             except OSError as exc:  # transient: not remembered, the client may retry
-                raise Unavailable(f"model {name!r} version {number}: {exc}") from exc
+                # the OS's words name server paths: they go to the log, not the client
+                log.error(
+                    "cannot read version",
+                    extra={"model": name, "version": number, "error": str(exc)},
+                )
+                raise Unavailable(
+                    f"model {name!r} version {number} could not be read just now "
+                    "(an I/O error, logged); try again"
+                ) from exc
             if self._cache_size > 0:
                 with self._cache_lock:
                     self._cache[key] = entry

@@ -240,3 +240,21 @@ def test_a_version_that_was_still_arriving_is_served_once_complete(registry):
     store.refresh()
     assert store.get().version == 2
     assert 2 not in store.states()["moons"].failures
+
+
+def test_an_io_error_loading_a_version_names_no_server_path(registry):
+    publish_network(registry, seed=1)
+    publish_network(registry, seed=2)
+
+    class FailingDisk(Registry):
+        def load(self, name, version=None):
+            if version != 1:  # the served version 2 loads
+                return super().load(name, version)
+            path = self.root / name / str(version) / "weights.npz"
+            raise PermissionError(13, "Permission denied", str(path))
+
+    store, _ = make_store(FailingDisk(registry.root))
+    with pytest.raises(Unavailable) as info:
+        store.get(version=1)
+    assert str(registry.root) not in str(info.value)
+    assert "try again" in str(info.value)
