@@ -98,7 +98,8 @@ def parse_points(
     if n_samples * n_features <= _SMALL:
         # a few values: checking each in Python is cheaper than numpy's set-up
         _raise_first_problem(points, n_features, max_abs)
-        require_unique_keys(body, 1)
+        if body.count(b'"') != 2:  # require_unique_keys(body, 1), inlined: hot path
+            require_unique_keys(body, 1)
         return np.array(points, dtype=np.float64)
     # (_as_matrix only accepts a body with one key, so no repeated one)
     X = _as_matrix(points, body, n_features)
