@@ -5,6 +5,7 @@ on stderr and a documented exit code, so cron jobs and scripts can act on it.
 """
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -14,6 +15,7 @@ from trainer import commands, config
 from trainer.commands import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL,
+    EXIT_OK,
     EXIT_VERIFY_FAILED,
 )
 from trainer.errors import (
@@ -46,6 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _refuse(exc, EXIT_BAD_INPUT)
     except VerificationError as exc:
         return _refuse(exc, EXIT_VERIFY_FAILED)
+    except BrokenPipeError:
+        # the reader went away (`trainer list | head`): what it read was complete,
+        # so end quietly like other Unix tools; stdout is pointed at /dev/null so
+        # the interpreter's final flush does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except OSError as exc:  # the disk, not the code: full, read-only, permissions
         return _refuse(exc, EXIT_INTERNAL)
     except MemoryError:

@@ -615,3 +615,16 @@ def test_progress_bar_appears_only_on_a_terminal(monkeypatch, capsys, on_termina
         "Loss after iteration 2: 0.333333",
     ]
     assert ("0/3" in stderr.getvalue()) is on_terminal
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(trained):
+    # `python -m trainer show | head -1`: closing the pipe first makes every write fail
+    with subprocess.Popen(
+        [sys.executable, "-m", "trainer", "show", "--registry", str(trained)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as child:
+        child.stdout.close()
+        stderr = child.stderr.read().decode()
+        assert child.wait(timeout=60) == 0
+    assert stderr == ""
