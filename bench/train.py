@@ -26,11 +26,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from trainer.classifier import ScratchNetClassifier
-from trainer.presets import tutorial_params
+from trainer.presets import TUTORIAL_PASSES, tutorial_params
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
-TUTORIAL_PASSES = 20_000
 BIG_SAMPLES = 1_000_000
 
 
