@@ -211,11 +211,11 @@ def _read_csv(path: Path) -> Dataset:
             "column, then a label column"
         )
     header = None
-    if not any(_is_number(cell) for cell in first[:-1]):
+    if all(_number_or_none(cell) is None for cell in first[:-1]):
         header = [cell.strip() for cell in first]
     else:
         for j, cell in enumerate(first[:-1]):
-            if not _is_number(cell.strip()):
+            if _number_or_none(cell) is None:
                 # half numbers, half names: a header with a numeric-looking name, or
                 # a data row with a typo; either way, say what the rule is
                 raise DataError(
@@ -289,12 +289,8 @@ def _parse_feature(
     cell: str, path: Path, line: int, j: int, header: list[str] | None
 ) -> float:
     """One feature cell as a float; the place is only spelled out for an error."""
-    try:
-        value = float(cell)
-    except ValueError:
-        value = None
-    # Python's float() also reads "1_000" as 1000: in a data file that is a typo
-    if value is None or "_" in cell:
+    value = _number_or_none(cell)
+    if value is None:
         text = cell.strip()
         problem = "empty value" if not text else f"{text!r} is not a number"
         raise DataError(f"{path}, line {line}, {_column(j, header)}: {problem}")
@@ -306,15 +302,15 @@ def _parse_feature(
     return value
 
 
-def _is_number(cell: str) -> bool:
+def _number_or_none(cell: str) -> float | None:
+    """float(cell), or None where it is not a number (surrounding spaces allowed)."""
     # Python's float() also reads "1_000" as 1000: in a data file that is a typo
     if "_" in cell:
-        return False
+        return None
     try:
-        float(cell)
+        return float(cell)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def _is_int(value: Any) -> bool:
