@@ -89,6 +89,7 @@ def test_same_seed_same_baseline() -> None:
     second = export_baseline(fit_baseline(ds.X, ds.y, seed=1))
 
     assert first[0][0].tobytes() == second[0][0].tobytes()
+    assert first[1][0].tobytes() == second[1][0].tobytes()
 
 
 def test_small_classes_use_fewer_folds() -> None:

@@ -116,6 +116,9 @@ def test_arbitrary_labels_keep_their_order():
     clf = ScratchNetClassifier(**QUICK).fit(X, labels)
     assert list(clf.classes_) == [-3, 7]
     assert set(clf.predict(X)) <= {-3, 7}
+    # and each label lands on its own points: swapped columns would score ~0.12
+    assert np.mean(clf.predict(X) == labels) > 0.8
+    assert np.array_equal(clf.predict_proba(X)[:, 1] > 0.5, clf.predict(X) == 7)
 
 
 def test_on_epoch_sees_every_epoch_with_its_loss(moons):
@@ -244,7 +247,9 @@ def test_summed_gradient_is_the_mean_with_a_step_n_times_larger(moons):
     mean = ScratchNetClassifier(
         **(QUICK | common | {"gradient": "mean", "learning_rate": 2.0})
     ).fit(X, y)
-    for a, b in zip(summed.coefs_, mean.coefs_, strict=True):
+    for a, b in zip(
+        summed.coefs_ + summed.intercepts_, mean.coefs_ + mean.intercepts_, strict=True
+    ):
         assert np.allclose(a, b, rtol=0, atol=1e-10)
 
 
