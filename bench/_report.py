@@ -154,8 +154,11 @@ def write_section(path: Path, heading: str, body: str) -> None:
     )
     if not pattern.search(text):
         raise SystemExit(f"{path} has no '## {heading}' section to rewrite")
-    new = pattern.sub(lambda m: m.group(1) + "\n" + body + "\n", text, count=1)
-    path.write_text(new)
+    # one blank line around the body, and a single newline if it ends the file
+    new = pattern.sub(
+        lambda m: m.group(1) + "\n" + body.strip("\n") + "\n\n", text, count=1
+    )
+    path.write_text(new.rstrip("\n") + "\n")
 
 
 def _big_row(name: str, run: dict[str, float | None]) -> str:

@@ -2,15 +2,13 @@
 
 Ratios are taken within a round (both loads measured minutes apart at most) and the
 median is over rounds, which is what keeps them steady on a noisy shared machine. The
-docs writer replaces the "## Serving" section of docs/benchmarks.md and nothing else.
+section body is written by `_report.write_section`, shared with the training report.
 """
 
 import math
-import re
 import statistics
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
 
 from loadgen import WrkResult
 from scenarios import TARGETS, Scenario
@@ -63,6 +61,7 @@ def render_summary(scenarios: list[Scenario], results: Results, ratios: dict) ->
 def render_section(
     scenarios: list[Scenario], results: Results, ratios: dict, meta: dict
 ) -> str:
+    """The body of docs/benchmarks.md's "## Serving" section, heading excluded."""
     load = ", ".join(f"{x:.2f}" for x in meta["load_before"])
     load_after = ", ".join(f"{x:.2f}" for x in meta["load_after"])
     method = (
@@ -98,8 +97,6 @@ def render_section(
     prose = [textwrap.fill(text, width=88) for text in (method, rows, measured)]
     return "\n".join(
         [
-            "## Serving",
-            "",
             "\n\n".join(prose),
             "",
             *_ratio_table(ratios),
@@ -108,16 +105,6 @@ def render_section(
             "",
         ]
     )
-
-
-def write_section(doc: Path, section: str) -> None:
-    """Replace the "## Serving" section (up to the next "## " heading)."""
-    text = doc.read_text()
-    pattern = re.compile(r"^## Serving\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if not pattern.search(text):
-        raise RuntimeError(f"no '## Serving' section in {doc}")
-    replaced = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
-    doc.write_text(replaced.rstrip("\n") + "\n")
 
 
 def _ratio_table(ratios: dict) -> list[str]:

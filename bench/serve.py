@@ -25,6 +25,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+from _report import write_section
 from loadgen import INSTALL_HINT, missing_tools, run_wrk
 from report import (
     Measurement,
@@ -32,7 +33,6 @@ from report import (
     render_section,
     render_summary,
     target_ratios,
-    write_section,
 )
 from same_work import check_same_work
 from scenarios import CEILING, PLAIN, SERVICE, Load, Scenario, build_scenarios
@@ -119,7 +119,7 @@ def _run(args: argparse.Namespace, work: Path) -> int:
         )
         return 1
     if args.write:
-        write_section(DOC, render_section(scenarios, results, ratios, meta))
+        write_section(DOC, "Serving", render_section(scenarios, results, ratios, meta))
         print(f"wrote the Serving section of {DOC.relative_to(ROOT)}")
     return 0
 
