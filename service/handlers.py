@@ -101,7 +101,7 @@ def boundary(environ: dict, context: Context) -> Reply:
         if cache is not None:
             cache.put(key, content)
     metrics.count_cells(model.name, model.version, grid.nx * grid.ny)
-    headers = model_headers(model)
+    headers = model.headers
     if fmt != "json":
         filename = f"boundary-{model.name}-{model.version}.{fmt}"
         headers += (("Content-Disposition", f'inline; filename="{filename}"'),)
@@ -172,14 +172,10 @@ def _read(stream: object, n_bytes: int) -> bytes:
 def resolve_model(environ: dict, context: Context, fields: dict) -> ServedModel:
     """Resolve `model`/`version` and note them for the request log and metrics."""
     model = context.store.get(fields.get("model"), parse_version(fields.get("version")))
-    environ[MODEL_KEY], environ[VERSION_KEY] = model.name, str(model.version)
+    environ[MODEL_KEY], environ[VERSION_KEY] = model.name, model.version_text
     return model
 
 
 def json_reply(payload: object, model: ServedModel | None = None) -> Reply:
     body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
-    return Reply(200, "application/json", body, model_headers(model) if model else ())
-
-
-def model_headers(model: ServedModel) -> tuple[tuple[str, str], ...]:
-    return (("X-Model", model.name), ("X-Model-Version", str(model.version)))
+    return Reply(200, "application/json", body, model.headers if model else ())

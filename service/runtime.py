@@ -20,42 +20,49 @@ _GRID_CHUNK = 32_768
 
 @dataclass(frozen=True)
 class ServedModel:
-    """One verified version: the registry's LoadedModel plus serving's lookups."""
+    """One verified version: the registry's LoadedModel plus serving's lookups.
+
+    Everything a reply repeats (name, version, classes, the X-Model headers) is
+    worked out once here, at load time, not on every request.
+    """
 
     loaded: Any  # trainer.registry.LoadedModel
-    label_values: np.ndarray = field(init=False, repr=False)
-    _labels_are_indices: bool = field(init=False, repr=False)
+    name: str = field(init=False)
+    version: int = field(init=False)
+    version_text: str = field(init=False, repr=False)  # for headers, logs, labels
+    n_features: int = field(init=False)
+    classes: tuple = field(init=False)
+    # X-Model and X-Model-Version, as every reply that names this model sends them
+    headers: tuple[tuple[str, str], ...] = field(init=False, repr=False)
+    # None when the classes are 0..n-1 (the common case): a label is its index
+    label_values: np.ndarray | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        classes = list(self.loaded.classes)
+        loaded = self.loaded
+        classes = tuple(loaded.classes)
         numeric = all(isinstance(c, int) and not isinstance(c, bool) for c in classes)
-        # an int64 lookup array lets orjson write labels straight from numpy
-        values = np.array(classes, dtype=np.int64 if numeric else object)
-        object.__setattr__(self, "label_values", values)
-        # classes 0..n-1 (the common case): a label is its index, no lookup needed
-        object.__setattr__(
-            self, "_labels_are_indices", classes == list(range(len(classes)))
-        )
-
-    @property
-    def name(self) -> str:
-        return self.loaded.name
-
-    @property
-    def version(self) -> int:
-        return self.loaded.version
+        if classes == tuple(range(len(classes))):
+            values = None
+        else:
+            # an int64 lookup array lets orjson write labels straight from numpy
+            values = np.array(classes, dtype=np.int64 if numeric else object)
+        for key, value in (
+            ("name", loaded.name),
+            ("version", loaded.version),
+            ("version_text", str(loaded.version)),
+            ("n_features", loaded.n_features),
+            ("classes", classes),
+            (
+                "headers",
+                (("X-Model", loaded.name), ("X-Model-Version", str(loaded.version))),
+            ),
+            ("label_values", values),
+        ):
+            object.__setattr__(self, key, value)
 
     @property
     def manifest(self) -> dict:
         return self.loaded.manifest
-
-    @property
-    def classes(self) -> list:
-        return list(self.loaded.classes)
-
-    @property
-    def n_features(self) -> int:
-        return self.loaded.n_features
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Class indices and probabilities.
@@ -75,7 +82,7 @@ class ServedModel:
 
     def labels(self, indices: np.ndarray) -> np.ndarray | list:
         """Class values of class indices: an integer array, or (nested) lists of str."""
-        if self._labels_are_indices:
+        if self.label_values is None:
             return indices
         values = self.label_values[indices]
         return values if values.dtype != object else values.tolist()
@@ -94,7 +101,7 @@ class ServedModel:
         """
         coefs, intercepts = self.loaded.coefs, self.loaded.intercepts
         activate = ACTIVATIONS[self.loaded.activation][0] if len(coefs) > 1 else None
-        n_classes = len(self.loaded.classes)
+        n_classes = len(self.classes)
         out = np.empty(
             (len(ys), len(xs)), dtype=np.uint8 if n_classes <= 256 else np.uint16
         )
