@@ -125,20 +125,25 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def machine() -> str:
-    """CPU, cores, OS, Python and the numeric libraries, in one line."""
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else what `platform` knows."""
     try:
         with open("/proc/cpuinfo") as f:
             found = re.search(r"^model name\s*:\s*(.+)$", f.read(), re.MULTILINE)
-        cpu = found.group(1).strip() if found else cpu
     except OSError:
-        pass
+        found = None
+    if found:
+        return found.group(1).strip()
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """CPU, cores, OS, Python and the numeric libraries, in one line."""
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     # the machines are shared: the load says how much the figures had to compete
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{cpu}, {os.cpu_count()} cores (load average {load} at the end), "
+        f"{cpu_model()}, {os.cpu_count()} cores (load average {load} at the end), "
         f"{platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}, numpy {np.__version__} "
         f"({blas.get('name')} {blas.get('version')}), "

@@ -25,7 +25,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-from _report import write_section
+from _report import cpu_model, write_section
 from loadgen import INSTALL_HINT, missing_tools, run_wrk
 from report import (
     Measurement,
@@ -282,20 +282,13 @@ def _default_bounds(manifest: dict) -> tuple[float, float, float, float]:
 
 def _machine() -> str:
     """CPU, cores and the versions that shape the figures, for the report."""
-    cpu = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
     wrk_version = (wrk.stdout + wrk.stderr).split()[1:2] or ["?"]
     packages = ", ".join(
         f"{name} {version(name)}" for name in ("gunicorn", "flask", "numpy", "orjson")
     )
     return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{packages}, wrk {wrk_version[0]}"
     )
 
