@@ -25,184 +25,71 @@ def _points(n: int, point: str = "[0.5, 0.25]") -> bytes:
     return ('{"points": [' + ",".join([point] * n) + "]}").encode()
 
 
+def _predict(
+    id: str, status: int, code: str, body: bytes, headers: dict = JSON, query: str = ""
+) -> Case:
+    return Case(id, "POST", "/predict" + query, status, code, body, dict(headers))
+
+
 REJECTIONS = [
     # /predict bodies
-    Case("no body", "POST", "/predict", 400, "invalid_json", b""),
-    Case("not json", "POST", "/predict", 400, "invalid_json", b"{points: 1}"),
-    Case("NaN", "POST", "/predict", 400, "invalid_json", b'{"points": [[NaN, 1]]}'),
-    Case(
-        "Infinity",
-        "POST",
-        "/predict",
-        400,
-        "invalid_json",
-        b'{"points": [[1, Infinity]]}',
+    _predict("no body", 400, "invalid_json", b""),
+    _predict("not json", 400, "invalid_json", b"{points: 1}"),
+    _predict("NaN", 400, "invalid_json", b'{"points": [[NaN, 1]]}'),
+    _predict("Infinity", 400, "invalid_json", b'{"points": [[1, Infinity]]}'),
+    _predict("-Infinity", 400, "invalid_json", b'{"points": [[-Infinity, 1]]}'),
+    _predict("overflow", 400, "invalid_json", b'{"points": [[1e999, 1]]}'),
+    _predict("list body", 400, "invalid_body", b"[[1, 2]]"),
+    _predict("missing field", 400, "missing_field", b"{}"),
+    _predict("misspelt field", 400, "unknown_field", b'{"pionts": [[1, 2]]}'),
+    _predict("extra field", 400, "unknown_field", b'{"points": [[1, 2]], "x": 1}'),
+    _predict("points not a list", 400, "invalid_points", b'{"points": 3}'),
+    _predict("points empty", 400, "invalid_points", b'{"points": []}'),
+    _predict("too many features", 400, "invalid_points", b'{"points": [[1, 2, 3]]}'),
+    _predict("too few features", 400, "invalid_points", b'{"points": [[1]]}'),
+    _predict("flat point", 400, "invalid_points", b'{"points": [1, 2]}'),
+    _predict("string", 400, "invalid_points", b'{"points": [["1", 2]]}'),
+    _predict("boolean", 400, "invalid_points", b'{"points": [[true, 2]]}'),
+    _predict("null", 400, "invalid_points", b'{"points": [[null, 2]]}'),
+    _predict("nested", 400, "invalid_points", b'{"points": [[[1, 2], [3]]]}'),
+    _predict("object point", 400, "invalid_points", b'{"points": [{"x": 1}]}'),
+    _predict("huge value", 400, "invalid_points", b'{"points": [[1e300, 1]]}'),
+    _predict(
+        "bool in many", 400, "invalid_points", _points(99)[:-2] + b", [0, false]]}"
     ),
-    Case(
-        "-Infinity",
-        "POST",
-        "/predict",
-        400,
-        "invalid_json",
-        b'{"points": [[-Infinity, 1]]}',
-    ),
-    Case(
-        "overflow", "POST", "/predict", 400, "invalid_json", b'{"points": [[1e999, 1]]}'
-    ),
-    Case("list body", "POST", "/predict", 400, "invalid_body", b"[[1, 2]]"),
-    Case("missing field", "POST", "/predict", 400, "missing_field", b"{}"),
-    Case(
-        "misspelt field",
-        "POST",
-        "/predict",
-        400,
-        "unknown_field",
-        b'{"pionts": [[1, 2]]}',
-    ),
-    Case(
-        "extra field",
-        "POST",
-        "/predict",
-        400,
-        "unknown_field",
-        b'{"points": [[1, 2]], "x": 1}',
-    ),
-    Case(
-        "points not a list", "POST", "/predict", 400, "invalid_points", b'{"points": 3}'
-    ),
-    Case("points empty", "POST", "/predict", 400, "invalid_points", b'{"points": []}'),
-    Case(
-        "too many features",
-        "POST",
-        "/predict",
-        400,
-        "invalid_points",
-        b'{"points": [[1, 2, 3]]}',
-    ),
-    Case(
-        "too few features",
-        "POST",
-        "/predict",
-        400,
-        "invalid_points",
-        b'{"points": [[1]]}',
-    ),
-    Case(
-        "flat point", "POST", "/predict", 400, "invalid_points", b'{"points": [1, 2]}'
-    ),
-    Case(
-        "string", "POST", "/predict", 400, "invalid_points", b'{"points": [["1", 2]]}'
-    ),
-    Case(
-        "boolean", "POST", "/predict", 400, "invalid_points", b'{"points": [[true, 2]]}'
-    ),
-    Case("null", "POST", "/predict", 400, "invalid_points", b'{"points": [[null, 2]]}'),
-    Case(
-        "nested",
-        "POST",
-        "/predict",
-        400,
-        "invalid_points",
-        b'{"points": [[[1, 2], [3]]]}',
-    ),
-    Case(
-        "object point",
-        "POST",
-        "/predict",
-        400,
-        "invalid_points",
-        b'{"points": [{"x": 1}]}',
-    ),
-    Case(
-        "huge value",
-        "POST",
-        "/predict",
-        400,
-        "invalid_points",
-        b'{"points": [[1e300, 1]]}',
-    ),
-    Case(
-        "bool in many",
-        "POST",
-        "/predict",
-        400,
-        "invalid_points",
-        _points(99)[:-2] + b", [0, false]]}",
-    ),
-    Case(
-        "ragged in many",
-        "POST",
-        "/predict",
-        400,
-        "invalid_points",
-        _points(99)[:-2] + b", [0]]}",
-    ),
+    _predict("ragged in many", 400, "invalid_points", _points(99)[:-2] + b", [0]]}"),
     # /predict framing
-    Case(
+    _predict(
         "form body",
-        "POST",
-        "/predict",
         415,
         "unsupported_media_type",
         b"points=1",
         {"Content-Type": "application/x-www-form-urlencoded"},
     ),
-    Case(
+    _predict(
         "text body",
-        "POST",
-        "/predict",
         415,
         "unsupported_media_type",
         b'{"points": [[1, 2]]}',
         {"Content-Type": "text/plain"},
     ),
-    Case(
-        "unknown query",
-        "POST",
-        "/predict?modle=moons",
-        400,
-        "unknown_parameter",
-        _points(1),
+    _predict(
+        "unknown query", 400, "unknown_parameter", _points(1), query="?modle=moons"
     ),
-    Case(
+    _predict(
         "repeated query",
-        "POST",
-        "/predict?model=moons&model=moons",
         400,
         "invalid_parameter",
         _points(1),
+        query="?model=moons&model=moons",
     ),
-    Case(
-        "version zero",
-        "POST",
-        "/predict?version=0",
-        400,
-        "invalid_parameter",
-        _points(1),
+    _predict("version zero", 400, "invalid_parameter", _points(1), query="?version=0"),
+    _predict("unknown model", 404, "model_not_found", _points(1), query="?model=nope"),
+    _predict(
+        "unknown version", 404, "version_not_found", _points(1), query="?version=999"
     ),
-    Case(
-        "unknown model",
-        "POST",
-        "/predict?model=nope",
-        404,
-        "model_not_found",
-        _points(1),
-    ),
-    Case(
-        "unknown version",
-        "POST",
-        "/predict?version=999",
-        404,
-        "version_not_found",
-        _points(1),
-    ),
-    Case(
-        "unknown alias",
-        "POST",
-        "/predict?version=nightly",
-        404,
-        "version_not_found",
-        _points(1),
+    _predict(
+        "unknown alias", 404, "version_not_found", _points(1), query="?version=nightly"
     ),
     # /boundary
     Case(
