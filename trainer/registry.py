@@ -158,7 +158,8 @@ class Registry:
         if not versions:
             raise NotFoundError(f"unknown model {name!r} (no published versions)")
         if version is None:
-            resolved = self.served_version(name)
+            # served_version, without listing the versions a second time
+            resolved = self.aliases(name).get("production", versions[-1])
             missing = f"model {name!r}: production points to missing v{resolved}"
         elif not isinstance(version, str) or version.lstrip("+-")[:1].isdigit():
             # "-1", "+1" and 2.0 are malformed versions, not aliases
@@ -203,12 +204,13 @@ class Registry:
         Versions are immutable, so the list of them plus the identity of `aliases.json`
         (a replace gives it a new inode) changes exactly when a poller has work to do.
         """
+        versions = tuple(self.versions(name))  # checks the name and the directory
         try:
-            st = os.stat(self._model_dir(name) / aliases.ALIASES_FILE)
+            st = os.stat(self.root / name / aliases.ALIASES_FILE)
             alias_stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         except FileNotFoundError:
             alias_stamp = None
-        return (tuple(self.versions(name)), alias_stamp)
+        return (versions, alias_stamp)
 
     def _read_verified(
         self, name: str, version: int

@@ -269,6 +269,8 @@ def test_unknown_model_version_and_alias_are_not_found(registry):
 def test_served_version_is_production_else_highest(registry):
     registry.publish("moons", *samples.layers(seed=1), samples.fields())
     assert registry.served_version("moons") == 2
+    assert registry.resolve("moons", None) == 2
+    assert registry.load("moons").version == 2
     registry.set_alias("moons", "production", 1)
     assert registry.served_version("moons") == 1
     assert registry.resolve("moons", None) == 1
