@@ -1,6 +1,7 @@
 """Datasets: the tutorial's data bit for bit, CSV reading, the split, the fingerprint,
 and every bad-data case with the message a user would read."""
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +148,9 @@ def test_csv_spec_records_the_file_hash(tmp_path: Path) -> None:
 
     assert len(first.spec["sha256"]) == 64
     assert first.spec["sha256"] != second.spec["sha256"]
+    # the hash of the file's bytes, so `sha256sum` on the file checks it
+    content = Path(second.spec["path"]).read_bytes()
+    assert second.spec["sha256"] == hashlib.sha256(content).hexdigest()
 
 
 @pytest.mark.parametrize(
