@@ -36,8 +36,8 @@ def models() -> Response:
             "aliases": state.aliases,
             "served_version": state.served.version if state.served else None,
             "failed_versions": [
-                {"version": version, "error": error}
-                for version, error in sorted(state.failures.items())
+                {"version": version, "error": failure.reason}
+                for version, failure in sorted(state.failures.items())
             ],
         }
         for name, state in sorted(store.states().items())

@@ -55,6 +55,19 @@ class _NoEvents:
 
 
 @dataclass(frozen=True)
+class Failed:
+    """Why a version did not verify, and its files' (name, size, mtime) when it did not.
+
+    A published version never changes, but one synced or copied in file by file
+    shows its directory before its last file: it fails once and must be looked at
+    again when its files change, though the model's version list does not.
+    """
+
+    reason: str
+    stamp: tuple
+
+
+@dataclass(frozen=True)
 class ModelState:
     """What one worker knows of one model at its last poll; replaced, never mutated."""
 
@@ -63,11 +76,7 @@ class ModelState:
     versions: tuple[int, ...]
     aliases: dict[str, int]
     served: ServedModel | None
-    failures: dict[int, str] = field(default_factory=dict)
-    # the wanted version that failed, with its files' (name, size, mtime) then: a
-    # version still arriving (a sync, a copy) fails once and must be looked at again
-    # when its files change, though the model's token (the version list) does not
-    retry: tuple[int, tuple] | None = None
+    failures: dict[int, Failed] = field(default_factory=dict)
 
 
 class ModelStore:
@@ -92,7 +101,7 @@ class ModelStore:
         self._events = events or _NoEvents()
         self._states: dict[str, ModelState] = {}
         self._refresh_lock = threading.Lock()
-        self._cache: OrderedDict[tuple[str, int], ServedModel | str] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], ServedModel | Failed] = OrderedDict()
         self._cache_size = version_cache_size
         self._cache_lock = threading.Lock()
         self._stop = threading.Event()
@@ -148,8 +157,9 @@ class ModelStore:
                 f"model {name!r} has no version {number}; "
                 f"versions: {_listed(state.versions)}"
             )
-        if number in state.failures:
-            raise Unavailable(_failed(name, number, state.failures[number]))
+        failure = state.failures.get(number)
+        if failure is not None and self._still_failed(name, number, failure):
+            raise Unavailable(_failed(name, number, failure.reason))
         return self._load_cached(name, number)
 
     def _catch_up(self) -> None:
@@ -183,6 +193,8 @@ class ModelStore:
             entry = self._cache.get(key)
             if entry is not None:
                 self._cache.move_to_end(key)
+        if isinstance(entry, Failed) and not self._still_failed(name, number, entry):
+            entry = None
         if entry is None:
             try:
                 entry = self._load(name, number)
@@ -201,13 +213,15 @@ class ModelStore:
                     self._cache[key] = entry
                     while len(self._cache) > self._cache_size:
                         self._cache.popitem(last=False)
-        if isinstance(entry, str):
-            raise Unavailable(_failed(name, number, entry))
+        if isinstance(entry, Failed):
+            raise Unavailable(_failed(name, number, entry.reason))
         return entry
 
-    def _load(self, name: str, number: int) -> ServedModel | str:
-        """The verified model, or the reason it did not verify (versions are immutable,
-        so a failure is remembered like a success)."""
+    def _load(self, name: str, number: int) -> ServedModel | Failed:
+        """The verified model, or why it did not verify: remembered like a success
+        until the version's files change (see Failed)."""
+        # taken before reading, so a file that lands during the load counts as a change
+        stamp = self._files_stamp(name, number)
         try:
             return ServedModel(self.registry.load(name, number))
         except VerificationError as exc:
@@ -216,7 +230,7 @@ class ModelStore:
                 extra={"model": name, "version": number, "error": str(exc)},
             )
             self._events.verification_failed(name, number)
-            return str(exc)
+            return Failed(str(exc), stamp)
 
     # --- polling --------------------------------------------------------------------
 
@@ -236,7 +250,7 @@ class ModelStore:
                     if (
                         old is not None
                         and old.token == token
-                        and not self._changed(old)
+                        and self._failures_hold(old)
                     ):
                         states[name] = old
                         continue
@@ -256,7 +270,12 @@ class ModelStore:
         aliases = dict(self.registry.aliases(name))
         wanted = self.registry.served_version(name)
         served = old.served if old is not None else None
-        failures = dict(old.failures) if old is not None else {}
+        # a failure is kept while its version is listed and its files are unchanged
+        failures = {
+            number: failure
+            for number, failure in (old.failures if old is not None else {}).items()
+            if number in versions and self._still_failed(name, number, failure)
+        }
         if wanted is not None and (served is None or served.version != wanted):
             # the wanted version first; a worker with nothing loaded yet falls back to
             # the newest older version that verifies, like its siblings still serve
@@ -277,7 +296,7 @@ class ModelStore:
                     loaded = self._load(name, number)
                 except NotFoundError:  # removed between the listing and the load
                     continue
-                if isinstance(loaded, str):
+                if isinstance(loaded, Failed):
                     failures[number] = loaded
                     continue
                 failures.pop(number, None)
@@ -285,17 +304,17 @@ class ModelStore:
                 log.info("serving version", extra={"model": name, "version": number})
                 self._events.reloaded(name, number)
                 break
-        retry = None
-        if wanted in failures and (served is None or served.version != wanted):
-            retry = (wanted, self._files_stamp(name, wanted))
-        return ModelState(name, token, versions, aliases, served, failures, retry)
+        return ModelState(name, token, versions, aliases, served, failures)
 
-    def _changed(self, state: ModelState) -> bool:
-        """Whether the files of the wanted version that failed have changed since."""
-        if state.retry is None:
-            return False
-        number, stamp = state.retry
-        return self._files_stamp(state.name, number) != stamp
+    def _failures_hold(self, state: ModelState) -> bool:
+        """Whether every version that failed still has the files it failed with."""
+        return all(
+            self._still_failed(state.name, number, failure)
+            for number, failure in state.failures.items()
+        )
+
+    def _still_failed(self, name: str, number: int, failure: Failed) -> bool:
+        return self._files_stamp(name, number) == failure.stamp
 
     def _files_stamp(self, name: str, number: int) -> tuple:
         # <registry>/<name>/<version>/ is the registry's published layout (DESIGN.md)
