@@ -48,7 +48,9 @@ def run(options: TrainOptions, jobs: int = -1) -> list[SweepEntry]:
     if jobs == 0:
         raise OptionError("--jobs must not be 0 (use -1 for every core)")
     runs = [replace(options, hidden=(size,)) for size in options.hidden]
-    timed = Parallel(n_jobs=jobs)(delayed(_fit_timed)(run) for run in runs)
+    # the data and the baseline are the same for every size: fitted once, here
+    prepared = training.prepare(options)
+    timed = Parallel(n_jobs=jobs)(delayed(_fit_timed)(run, prepared) for run in runs)
     return [
         SweepEntry(run.hidden[0], result, seconds)
         for run, (result, seconds) in zip(runs, timed, strict=True)
@@ -94,7 +96,9 @@ def table(entries: list[SweepEntry]) -> str:
     return "\n".join(lines)
 
 
-def _fit_timed(options: TrainOptions) -> tuple[training.TrainResult, float]:
+def _fit_timed(
+    options: TrainOptions, prepared: training.Prepared
+) -> tuple[training.TrainResult, float]:
     started = time.perf_counter()
-    result = training.fit(options)
+    result = training.fit(options, prepared=prepared)
     return result, time.perf_counter() - started

@@ -12,12 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from sklearn.linear_model import LogisticRegressionCV
 
 from trainer import network
 from trainer.baseline import BASELINE_PARAMS, export_baseline, fit_baseline
 from trainer.classifier import ScratchNetClassifier
 from trainer.config import TrainOptions
-from trainer.datasets import data_fingerprint, load_dataset, train_validation_split
+from trainer.datasets import (
+    Dataset,
+    data_fingerprint,
+    load_dataset,
+    train_validation_split,
+)
 from trainer.errors import NotFoundError, TrainingError, VerificationError
 from trainer.registry import AliasConflictError, Registry
 
@@ -60,13 +66,27 @@ class PublishOutcome:
     gate: dict[str, Any] | None = field(default=None)
 
 
-def fit(
-    options: TrainOptions, on_epoch: Callable[[int, float], None] | None = None
-) -> TrainResult:
-    """Load the data, hold out a validation split, fit the model and measure it.
+@dataclass(frozen=True)
+class Prepared:
+    """A run's data, its split and its fitted baseline.
 
-    `on_epoch(epoch, loss)` is called after every epoch of the network's training.
-    Raises DataError for unusable data and TrainingError when training diverges.
+    They depend on the data options and the seed only, so a sweep prepares them once
+    for all its networks. X_train (n_train, n_features), X_val (n_val, n_features).
+    """
+
+    dataset: Dataset
+    X_train: Array
+    X_val: Array
+    y_train: Array
+    y_val: Array
+    baseline: LogisticRegressionCV
+    baseline_seconds: float
+
+
+def prepare(options: TrainOptions) -> Prepared:
+    """Load the data, hold out a validation split, fit the baseline on the rest.
+
+    Raises DataError for unusable data.
     """
     dataset = load_dataset(
         options.dataset,
@@ -80,6 +100,26 @@ def fit(
     )
     started = time.perf_counter()
     baseline = fit_baseline(X_train, y_train, seed=options.seed)
+    seconds = time.perf_counter() - started
+    return Prepared(dataset, X_train, X_val, y_train, y_val, baseline, seconds)
+
+
+def fit(
+    options: TrainOptions,
+    on_epoch: Callable[[int, float], None] | None = None,
+    prepared: Prepared | None = None,
+) -> TrainResult:
+    """Prepare the data and baseline (unless given), fit the model and measure it.
+
+    `on_epoch(epoch, loss)` is called after every epoch of the network's training.
+    `prepared` must come from `prepare` with the same data options and seed.
+    Raises DataError for unusable data and TrainingError when training diverges.
+    """
+    prepared = prepared or prepare(options)
+    dataset, baseline = prepared.dataset, prepared.baseline
+    X_train, X_val = prepared.X_train, prepared.X_val
+    y_train, y_val = prepared.y_train, prepared.y_val
+    started = time.perf_counter()
     if options.kind == "mlp":
         try:
             coefs, intercepts, classes, loss_curve, optimizer = _fit_network(
@@ -103,7 +143,8 @@ def fit(
         classes, loss_curve, activation = list(baseline.classes_), [], None
         optimizer = {"name": "lbfgs", **_jsonable(BASELINE_PARAMS)}
         optimizer["C"] = float(np.ravel(baseline.C_)[0])
-    duration = time.perf_counter() - started
+    # the baseline's fit counts too, as when it is fitted here
+    duration = prepared.baseline_seconds + time.perf_counter() - started
 
     metrics = {
         **_measure(coefs, intercepts, activation, classes, X_train, y_train, "train"),

@@ -1,9 +1,12 @@
 """`python -m trainer sweep`: a network per hidden size, in parallel, with a figure."""
 
 import json
+from dataclasses import replace
 
+import numpy as np
 import pytest
 
+from trainer import training
 from trainer.cli import main
 from trainer.config import OptionError, resolve
 from trainer.registry import Registry
@@ -45,6 +48,24 @@ def test_sweep_defaults_to_the_tutorial_sizes_and_prints_a_table(tmp_path):
     assert [line.split()[0] for line in lines[1:]] == ["2", "3"]
     assert [line.split()[5] for line in lines[1:]] == ["50", "50"]
     assert not (tmp_path / "moons").exists()  # nothing published without --publish
+
+
+def test_sweep_entries_equal_a_run_of_each_size_alone(tmp_path):
+    # the sweep fits the data's baseline once for every size; each entry must still be
+    # what `train --hidden N` would have fitted and recorded
+    options = resolve({"registry": str(tmp_path), "hidden": (2, 3), "epochs": 50})
+    for entry in run(options, jobs=1):
+        alone = training.fit(replace(options, hidden=(entry.hidden,)))
+        for ours, theirs in zip(
+            (*entry.result.coefs, *entry.result.intercepts),
+            (*alone.coefs, *alone.intercepts),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(ours, theirs)
+        fields, alone_fields = entry.result.manifest_fields, alone.manifest_fields
+        assert fields["training"].pop("duration_seconds") > 0
+        alone_fields["training"].pop("duration_seconds")
+        assert fields == alone_fields
 
 
 def test_sweep_refuses_the_baseline_kind(tmp_path):
