@@ -20,11 +20,12 @@ def _npz(**arrays: np.ndarray) -> bytes:
 def test_same_weights_give_same_bytes_and_sha256():
     coefs, intercepts = samples.layers(seed=1)
     first = artifact.weights_bytes(coefs, intercepts)
-    # copies in another memory layout and dtype must not change the bytes
+    # copies in another memory layout and byte order must not change the bytes
     second = artifact.weights_bytes(
         [np.asfortranarray(W) for W in coefs],
-        [b.astype(np.float64) for b in intercepts],
+        [b.astype(">f8") for b in intercepts],
     )
+    assert first == second
     assert artifact.sha256_hex(first) == artifact.sha256_hex(second)
     assert artifact.sha256_hex(first) != artifact.sha256_hex(
         artifact.weights_bytes(*samples.layers(seed=2))
