@@ -207,16 +207,19 @@ def _mini_batch_epochs(
     """
     n_samples = XT.shape[1]
     batch_size = min(options.batch_size, n_samples)
-    workspaces: dict[int, _BatchWorkspace] = {}  # one per batch size, <= 2
+    # one workspace per batch size: the full size and the last batch's remainder
+    workspaces = {
+        size: _BatchWorkspace(params, options.activation, options.alpha, size)
+        for size in {batch_size, n_samples % batch_size} - {0}
+    }
     order = np.arange(n_samples)
     XT_epoch, YT_epoch = XT, YT
     if options.shuffle:
         XT_epoch, YT_epoch = np.empty_like(XT), np.empty_like(YT)
-    first = _BatchWorkspace(params, options.activation, options.alpha, batch_size)
+    first = workspaces[batch_size]
     XT_first, YT_first = first.copy_in(XT[:, :batch_size], YT[:, :batch_size])
     first.forward(XT_first)
     yield first.loss(YT_first) / batch_size
-    workspaces[batch_size] = first
     for epoch in range(options.max_iter):
         if options.shuffle:
             rng.shuffle(order)
@@ -229,11 +232,7 @@ def _mini_batch_epochs(
         total = 0.0
         for start in range(0, n_samples, batch_size):
             stop = min(start + batch_size, n_samples)
-            workspace = workspaces.get(stop - start)
-            if workspace is None:
-                workspace = workspaces[stop - start] = _BatchWorkspace(
-                    params, options.activation, options.alpha, stop - start
-                )
+            workspace = workspaces[stop - start]
             XT_batch, YT_batch = workspace.copy_in(
                 XT_epoch[:, start:stop], YT_epoch[:, start:stop]
             )
