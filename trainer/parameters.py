@@ -24,27 +24,22 @@ class Parameters:
 
     def __init__(self, layer_sizes: Sequence[int]) -> None:
         self.layer_sizes = tuple(int(s) for s in layer_sizes)
-        shapes = [
+        self._shapes = [
             (fan_out, fan_in + 1) for fan_in, fan_out in pairwise(self.layer_sizes)
         ]
-        self.theta = np.zeros(sum(r * c for r, c in shapes))
-        self.layers: list[Array] = []
+        self.theta = np.zeros(sum(rows * cols for rows, cols in self._shapes))
+        self.layers = self.views_of(self.theta)
         # 1 for weights, 0 for biases: L2 penalises weights only
         self.weight_mask = np.zeros_like(self.theta)
-        start = 0
-        for rows, cols in shapes:
-            layer = self.theta[start : start + rows * cols].reshape(rows, cols)
-            self.layers.append(layer)
-            mask = self.weight_mask[start : start + rows * cols].reshape(rows, cols)
+        for mask in self.views_of(self.weight_mask):
             mask[:, :-1] = 1.0
-            start += rows * cols
 
     def views_of(self, flat: Array) -> list[Array]:
-        """The same per-layer views, into another vector shaped like `theta`."""
+        """Per-layer views like `layers`, into `flat`, a vector shaped like `theta`."""
         views, start = [], 0
-        for layer in self.layers:
-            views.append(flat[start : start + layer.size].reshape(layer.shape))
-            start += layer.size
+        for rows, cols in self._shapes:
+            views.append(flat[start : start + rows * cols].reshape(rows, cols))
+            start += rows * cols
         return views
 
     @property
