@@ -61,7 +61,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     # as soon as it is up; later versions arrive through the poll thread
     store.refresh()
     store.start(settings.poll_seconds)
-    app.extensions["models"] = store
     context = Context(
         store=store,
         settings=settings,
