@@ -10,7 +10,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,11 +99,16 @@ class Registry:
     # --- reading -----------------------------------------------------------------
 
     def models(self) -> list[str]:
-        """Names with at least one published version, sorted."""
+        """Names with at least one published version, sorted.
+
+        A symlinked model directory is not listed: readers refuse it.
+        """
         return sorted(
             e.name
             for e in _scandir(self.root)
-            if NAME_PATTERN.fullmatch(e.name) and self._has_versions(e.name)
+            if NAME_PATTERN.fullmatch(e.name)
+            and e.is_dir(follow_symlinks=False)
+            and any(_version_entries(e.path))
         )
 
     def model_dirs(self) -> list[str]:
@@ -118,24 +123,9 @@ class Registry:
             and (e.is_dir(follow_symlinks=False) or e.is_symlink())
         )
 
-    def _has_versions(self, name: str) -> bool:
-        try:
-            return bool(self.versions(name))
-        except RegistryError:  # a model symlinked out of the registry is not listed
-            return False
-
     def versions(self, name: str) -> list[int]:
         """Published versions, ascending; temporary (dot) directories are ignored."""
-        model_dir = self._model_dir(name)
-        try:
-            entries = list(os.scandir(model_dir))
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        return sorted(
-            int(e.name)
-            for e in entries
-            if is_version_name(e.name) and e.is_dir(follow_symlinks=False)
-        )
+        return sorted(int(e.name) for e in _version_entries(self._model_dir(name)))
 
     def aliases(self, name: str) -> dict[str, int]:
         return aliases.read_aliases(self._model_dir(name))
@@ -428,6 +418,17 @@ class Registry:
                     path.unlink(missing_ok=True)
                 removed.append(path)
         return removed
+
+
+def _version_entries(model_dir: str | Path) -> Iterator[os.DirEntry]:
+    """The published version directories of a model (none if it has no directory)."""
+    try:
+        entries = list(os.scandir(model_dir))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if is_version_name(entry.name) and entry.is_dir(follow_symlinks=False):
+            yield entry
 
 
 def _scandir(path: Path) -> list[os.DirEntry]:
