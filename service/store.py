@@ -150,9 +150,12 @@ class ModelStore:
                 f"model {name!r} has no alias {_short(version)}; "
                 f"aliases: {_listed(state.aliases)}"
             )
+        if number not in state.versions:
+            self._catch_up()  # published since this worker's last poll?
+            state = self._states.get(name, state)
         if state.served is not None and state.served.version == number:
             return state.served
-        if number not in state.versions and not self._published(name, number):
+        if number not in state.versions:
             raise UnknownVersion(
                 f"model {name!r} has no version {number}; "
                 f"versions: {_listed(state.versions)}"
@@ -165,10 +168,11 @@ class ModelStore:
     def _catch_up(self) -> None:
         """Poll now instead of at the next tick, at most every CATCH_UP_SECONDS.
 
-        Workers poll independently, so right after a first publish one worker may
-        already answer /readyz while its sibling has not looked yet; a request for a
-        model this worker does not serve looks once before answering 503 or 404. The
-        rate limit keeps requests for unknown names from turning into registry scans.
+        Workers poll independently, so right after a publish one worker may already
+        answer for it while its sibling has not looked yet; a request for a model this
+        worker does not serve, or a version it has not listed, looks once before
+        answering 503 or 404. The rate limit keeps requests for unknown names and
+        numbers from turning into registry scans.
         """
         now = time.monotonic()
         if now - self._last_catch_up < CATCH_UP_SECONDS:
@@ -179,13 +183,6 @@ class ModelStore:
     def states(self) -> dict[str, ModelState]:
         """Every model this worker knows, by name (a snapshot)."""
         return dict(self._states)
-
-    def _published(self, name: str, number: int) -> bool:
-        # published since the last poll: still worth answering for, not a 404
-        try:
-            return number in self.registry.versions(name)
-        except (RegistryError, OSError):
-            return False
 
     def _load_cached(self, name: str, number: int) -> ServedModel:
         key = (name, number)

@@ -280,3 +280,21 @@ def test_a_requested_version_that_was_still_arriving_is_served_once_complete(
     assert events.failures == [("moons", 1)]  # remembered while nothing changes
     shutil.copy(arriving / "manifest.json", registry.root / "moons" / "1")
     assert store.get(version=1).version == 1
+
+
+def test_a_version_published_since_the_last_poll_is_answered_not_404(
+    registry, monkeypatch
+):
+    publish_network(registry, seed=1)
+    store, _ = make_store(registry)
+    publish_network(registry, seed=2)
+    assert store.get(version=2).version == 2
+    assert store.states()["moons"].versions == (1, 2)  # the look was a whole poll
+    # and a number that is not there looks at most once per rate-limit window
+    polls = []
+    monkeypatch.setattr(store, "refresh", lambda: polls.append(1))
+    time.sleep(0.3)  # past the rate limit set by the look above
+    for _ in range(50):
+        with pytest.raises(UnknownVersion, match="no version 9; versions: 1, 2"):
+            store.get(version=9)
+    assert len(polls) == 1
