@@ -187,3 +187,7 @@ def test_a_chunked_body_is_read(service_url):
         f"{service_url}/predict", data=chunks, headers=JSON, timeout=30
     )
     assert response.status_code == 200 and len(response.json()["labels"]) == 2
+    # the whole body was read, not a prefix: the same answer as with a Content-Length
+    body = response.json()
+    plain = predict(service_url, [[0.5, 0.25], [1, 2]], f"?version={body['version']}")
+    assert body == plain.json()
