@@ -40,9 +40,6 @@ class JsonFormatter(logging.Formatter):
 class _StdoutHandler(logging.StreamHandler):
     """Writes to whatever sys.stdout is at the time (test runners swap it)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     @property
     def stream(self):  # noqa: ANN201 - logging assigns and reads this attribute
         return sys.stdout
