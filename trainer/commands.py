@@ -7,7 +7,6 @@ Each takes the parsed arguments, does its work through `trainer.training`,
 
 import argparse
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,8 +115,7 @@ def _check_writable_directory(what: str, directory: Path) -> None:
 
 
 def _registry(args: argparse.Namespace) -> Registry:
-    root = getattr(args, "registry", None) or os.environ.get("SCRATCHNET_REGISTRY")
-    return Registry(root or config.DEFAULT_REGISTRY)
+    return Registry(getattr(args, "registry", None) or config.default_registry())
 
 
 def _train_summary(

@@ -22,6 +22,11 @@ DEFAULT_REGISTRY = "models"
 MAX_SEED = 2**32 - 1  # numpy's legacy RandomState takes seeds below 2**32
 
 
+def default_registry() -> str:
+    """The registry when no option names one: $SCRATCHNET_REGISTRY, else `models`."""
+    return os.environ.get("SCRATCHNET_REGISTRY") or DEFAULT_REGISTRY
+
+
 class OptionError(ScratchNetError, ValueError):
     """An option value, or a config file, that cannot be used; nothing was written."""
 
@@ -308,9 +313,7 @@ def resolve(
     `command_defaults` lets a command differ from `train` (the sweep's sizes).
     """
     chosen = {**(config_file or {}), **command_line}
-    chosen.setdefault(
-        "registry", os.environ.get("SCRATCHNET_REGISTRY") or DEFAULT_REGISTRY
-    )
+    chosen.setdefault("registry", default_registry())
     preset, extra = _preset_options(chosen.get("preset"))
     merged = {**preset, **(command_defaults or {}), **chosen}
     options = TrainOptions(**merged, extra_params=extra)

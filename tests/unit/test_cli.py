@@ -235,6 +235,15 @@ def test_show_prints_the_served_manifest(trained, capsys):
     assert json.loads(out)["training"]["seed"] == 0
 
 
+def test_registry_defaults_to_the_environment_then_models(trained, capsys, monkeypatch):
+    monkeypatch.setenv("SCRATCHNET_REGISTRY", str(trained))
+    code, out, _ = run(capsys, "show")
+    assert code == 0 and json.loads(out)["version"] == 3
+    assert resolve({}).registry == str(trained)
+    monkeypatch.delenv("SCRATCHNET_REGISTRY")
+    assert resolve({}).registry == "models"
+
+
 def test_list_marks_aliases_served_and_broken_versions(trained, capsys):
     train(capsys, trained, "--promote", "--hidden", "5,5")
     (trained / "moons" / "1" / "extra.txt").write_text("x")
