@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 POLL_SECONDS = 0.2
 READY_TIMEOUT = 60.0
+# generous: each worker polls every fraction of a second, but the machine is shared
+DEADLINE_SECONDS = 30.0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -154,3 +156,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {DEADLINE_SECONDS} s: {what}"
+        time.sleep(0.05)
+
+
+def served_versions(url: str, model: str | None = None, n_requests: int = 10) -> set:
+    """Versions answering /predict over several requests (every worker, likely).
+
+    None stands for a request that was refused (a 404 until a worker's poll has seen
+    a new model), so a wait for {version} goes on until every answer is that version.
+    """
+    versions = set()
+    for _ in range(n_requests):
+        response = requests.post(
+            f"{url}/predict",
+            params={"model": model} if model else None,
+            json={"points": [[0.0, 0.0]]},
+            timeout=30,
+        )
+        versions.add(response.json()["version"] if response.ok else None)
+    return versions

@@ -1,33 +1,13 @@
 """New versions go live without a restart or a failed request; corrupt ones never do."""
 
 import threading
-import time
 
 import requests
 
+from tests.integration.conftest import served_versions, wait_until
 from tests.registry_helpers import corrupt_copy, publish_network
 from trainer import aliases
 from trainer.registry import Registry
-
-# generous: each worker polls every fraction of a second, but the machine may be busy
-DEADLINE_SECONDS = 30.0
-
-
-def served_versions(url: str, n_requests: int = 10) -> set[int]:
-    """Versions answering /predict over several requests (both workers, likely)."""
-    return {
-        requests.post(f"{url}/predict", json={"points": [[0, 0]]}, timeout=30).json()[
-            "version"
-        ]
-        for _ in range(n_requests)
-    }
-
-
-def wait_until(condition, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {DEADLINE_SECONDS} s: {what}"
-        time.sleep(0.05)
 
 
 class Traffic:

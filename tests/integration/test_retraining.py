@@ -10,21 +10,18 @@ its own, so the shared session server's default model is left as other tests exp
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from tests.integration.conftest import ROOT, served_versions, wait_until
 from tests.registry_helpers import publish_network
 from trainer.registry import Registry
 
-ROOT = Path(__file__).resolve().parents[2]
 MODEL = "retrain-moons"
 # docs/architecture.md: published, but the gate kept production
 EXIT_NOT_PROMOTED = 3
-# generous: the session server polls every fraction of a second, the machine is shared
-DEADLINE_SECONDS = 30.0
 
 
 def test_a_better_retrain_is_served_and_a_worse_one_is_refused(
@@ -35,7 +32,9 @@ def test_a_better_retrain_is_served_and_a_worse_one_is_refused(
     registry = Registry(registry_path)
     weak = publish_network(registry, MODEL, seed=5)
     registry.set_alias(MODEL, "production", weak)
-    wait_until(lambda: served_versions(service_url) == {weak}, f"the weak v{weak}")
+    wait_until(
+        lambda: served_versions(service_url, MODEL) == {weak}, f"the weak v{weak}"
+    )
     weak_accuracy = accuracy(registry.read_manifest(MODEL, weak))
 
     better = train(registry_path, "--promote-if-better")
@@ -43,7 +42,7 @@ def test_a_better_retrain_is_served_and_a_worse_one_is_refused(
     assert better["promoted"] is True
     assert better["gate"]["production_version"] == weak
     wait_until(
-        lambda: served_versions(service_url) == {better["version"]},
+        lambda: served_versions(service_url, MODEL) == {better["version"]},
         f"the promoted v{better['version']} served",
     )
 
@@ -61,7 +60,7 @@ def test_a_better_retrain_is_served_and_a_worse_one_is_refused(
         lambda: all(refused in listed_versions(service_url) for _ in range(10)),
         f"v{refused} listed by every worker",
     )
-    assert served_versions(service_url) == {better["version"]}
+    assert served_versions(service_url, MODEL) == {better["version"]}
     # Refused is not broken: the version is published and answers when asked for.
     response = requests.post(
         f"{service_url}/predict",
@@ -87,28 +86,6 @@ def accuracy(result: dict[str, Any]) -> float:
     return result["metrics"]["validation_accuracy"]
 
 
-def served_versions(url: str, n_requests: int = 10) -> set[int]:
-    """Versions of MODEL answering /predict over several requests (every worker)."""
-    versions = set()
-    for _ in range(n_requests):
-        response = requests.post(
-            f"{url}/predict",
-            params={"model": MODEL},
-            json={"points": [[0.0, 0.0]]},
-            timeout=30,
-        )
-        # 404 until a worker's poll has seen the new model
-        versions.add(response.json()["version"] if response.ok else None)
-    return versions
-
-
 def listed_versions(url: str) -> list[int]:
     models = requests.get(f"{url}/models", timeout=30).json()["models"]
     return next((m["versions"] for m in models if m["name"] == MODEL), [])
-
-
-def wait_until(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {DEADLINE_SECONDS} s: {what}"
-        time.sleep(0.05)
