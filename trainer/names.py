@@ -17,22 +17,21 @@ VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,17}")
 
 def check_name(name: object) -> str:
     """Return `name` if it is a plain model name, else raise InvalidNameError."""
-    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
-        raise InvalidNameError(
-            f"model name {name!r} is not a plain name (a letter or digit, then up to "
-            "63 letters, digits, '_' or '-')"
-        )
-    return name
+    return _check_plain(name, NAME_PATTERN, "model name", "a letter or digit")
 
 
 def check_alias(alias: object) -> str:
     """Return `alias` if it is a plain alias name, else raise InvalidNameError."""
-    if not isinstance(alias, str) or not ALIAS_PATTERN.fullmatch(alias):
+    return _check_plain(alias, ALIAS_PATTERN, "alias", "a letter")
+
+
+def _check_plain(value: object, pattern: re.Pattern, what: str, first: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise InvalidNameError(
-            f"alias {alias!r} is not a plain name (a letter, then up to 63 letters, "
+            f"{what} {value!r} is not a plain name ({first}, then up to 63 letters, "
             "digits, '_' or '-')"
         )
-    return alias
+    return value
 
 
 def parse_version(version: object) -> int:
