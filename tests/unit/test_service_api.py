@@ -1,6 +1,7 @@
 """The Flask app through its test client: shapes, errors and limits, no sockets."""
 
 import io
+import re
 
 import numpy as np
 import orjson
@@ -267,8 +268,14 @@ def test_openapi_documents_every_route_and_the_limits(registry):
     )
     assert nx["schema"]["minimum"] == 1 and nx["schema"]["maximum"] == 456
     # every route is reachable as documented (no 404 or 405 for a documented method)
-    app_rules = {rule.rule for rule in client.application.url_map.iter_rules()}
+    app_rules = {
+        rule.rule: {method.lower() for method in rule.methods}
+        for rule in client.application.url_map.iter_rules()
+    }
     assert "/models/<name>/versions/<version>" in app_rules
+    for path, operations in doc["paths"].items():
+        rule = re.sub(r"\{(\w+)\}", r"<\1>", path)
+        assert set(operations) <= app_rules.get(rule, set()), path
 
 
 @pytest.mark.parametrize(
