@@ -5,6 +5,7 @@ client may send (maxItems, minimum, maximum) and every error it can get back, an
 numbers come from the same Settings the validators enforce.
 """
 
+from service.boundary import MARGIN
 from service.grid_fields import DEFAULT_GRID_SIZE, FORMATS
 from service.openapi_schemas import schemas
 from service.settings import Settings
@@ -28,26 +29,11 @@ def document(settings: Settings) -> dict:
         "default": DEFAULT_GRID_SIZE,
     }
     grid_fields = {
-        "x_min": {
-            **number,
-            "description": "Default: training data's min of feature 0 - 0.5. Must be "
-            "less than x_max (after defaults are filled in), else a 400.",
-        },
-        "x_max": {
-            **number,
-            "description": "Default: training data's max of feature 0 + 0.5. Must be "
-            "greater than x_min, else a 400.",
-        },
-        "y_min": {
-            **number,
-            "description": "Default: training data's min of feature 1 - 0.5. Must be "
-            "less than y_max (after defaults are filled in), else a 400.",
-        },
-        "y_max": {
-            **number,
-            "description": "Default: training data's max of feature 1 + 0.5. Must be "
-            "greater than y_min, else a 400.",
-        },
+        f"{axis}_{side}": {**number, "description": _bound_text(axis, side)}
+        for axis in ("x", "y")
+        for side in ("min", "max")
+    }
+    grid_fields |= {
         "nx": {
             **size,
             "description": f"Columns. nx * ny must be at most "
@@ -234,6 +220,19 @@ def document(settings: Settings) -> dict:
         },
         "components": {"schemas": schemas(settings, number)},
     }
+
+
+def _bound_text(axis: str, side: str) -> str:
+    feature = "xy".index(axis)
+    if side == "min":
+        return (
+            f"Default: training data's min of feature {feature} - {MARGIN:g}. Must be "
+            f"less than {axis}_max (after defaults are filled in), else a 400."
+        )
+    return (
+        f"Default: training data's max of feature {feature} + {MARGIN:g}. Must be "
+        f"greater than {axis}_min, else a 400."
+    )
 
 
 def _query(name: str, schema: dict, description: str | None) -> dict:
