@@ -42,6 +42,12 @@ def logits(
     return H
 
 
+# sums a row of two with one dot product; built once, not on every call (the serving
+# hot path calls softmax for every /predict)
+_PAIR_SUM = np.ones(2)
+_PAIR_SUM.flags.writeable = False
+
+
 def softmax(Z: Array) -> Array:
     """Row-wise softmax, in place on Z (n_samples, n_classes); returns Z."""
     # max-shift before exp: softmax is shift-invariant and exp can then never overflow
@@ -50,7 +56,7 @@ def softmax(Z: Array) -> Array:
         # than one elementwise maximum of the columns and a product with ones
         Z -= np.maximum(Z[:, 0], Z[:, 1])[:, None]
         np.exp(Z, out=Z)
-        Z /= np.dot(Z, np.ones(2))[:, None]
+        Z /= np.dot(Z, _PAIR_SUM)[:, None]
     else:
         Z -= Z.max(axis=1, keepdims=True)
         np.exp(Z, out=Z)
