@@ -49,8 +49,11 @@ class Http:
     def first_predict(self, timeout: float) -> dict[str, Any]:
         """/predict right after /readyz turned 200, retrying only "no model yet" (503).
 
-        Each gunicorn worker polls the registry on its own, so the worker that said
-        ready can be ahead of another one by up to the poll interval.
+        Each gunicorn worker polls the registry on its own. A worker that does not
+        serve the model yet looks once before answering 503, but those on-demand looks
+        are rate-limited (service.store.CATCH_UP_SECONDS), so for a fraction of a
+        second after another worker said ready a 503 is still possible; a client
+        retries it, as any client of a 503 should.
         """
         deadline = time.monotonic() + timeout
         while True:
