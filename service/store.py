@@ -7,12 +7,10 @@ single reference. Requests only ever read that reference, so they never wait on 
 """
 
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 from service.runtime import ServedModel
@@ -218,7 +216,7 @@ class ModelStore:
         """The verified model, or why it did not verify: remembered like a success
         until the version's files change (see Failed)."""
         # taken before reading, so a file that lands during the load counts as a change
-        stamp = self._files_stamp(name, number)
+        stamp = self.registry.version_stamp(name, number)
         try:
             return ServedModel(self.registry.load(name, number))
         except VerificationError as exc:
@@ -311,22 +309,7 @@ class ModelStore:
         )
 
     def _still_failed(self, name: str, number: int, failure: Failed) -> bool:
-        return self._files_stamp(name, number) == failure.stamp
-
-    def _files_stamp(self, name: str, number: int) -> tuple:
-        # <registry>/<name>/<version>/ is the registry's published layout (DESIGN.md)
-        directory = Path(getattr(self.registry, "root", "")) / name / str(number)
-        try:
-            with os.scandir(directory) as entries:
-                return tuple(
-                    sorted(
-                        (e.name, st.st_size, st.st_mtime_ns)
-                        for e in entries
-                        for st in [e.stat(follow_symlinks=False)]
-                    )
-                )
-        except OSError:
-            return ()
+        return self.registry.version_stamp(name, number) == failure.stamp
 
     def start(self, poll_seconds: float) -> None:
         """Poll every `poll_seconds` in a daemon thread (it dies with the worker)."""

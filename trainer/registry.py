@@ -202,6 +202,27 @@ class Registry:
             alias_stamp = None
         return (versions, alias_stamp)
 
+    def version_stamp(self, name: str, version: int) -> tuple:
+        """A cheap fingerprint of one version's files: names, sizes, times.
+
+        A version that failed verification can only start verifying if its files
+        change (one still being copied in, file by file); a reader that remembers a
+        failure compares this instead of re-reading and re-hashing the weights.
+        Empty when the version directory cannot be listed (or is refused).
+        """
+        try:
+            directory = self._model_dir(name) / str(parse_version(version))
+            with os.scandir(directory) as entries:
+                return tuple(
+                    sorted(
+                        (e.name, st.st_size, st.st_mtime_ns)
+                        for e in entries
+                        for st in [e.stat(follow_symlinks=False)]
+                    )
+                )
+        except (OSError, RegistryError):
+            return ()
+
     def _read_verified(
         self, name: str, version: int
     ) -> tuple[dict[str, Any], list[Array], list[Array]]:

@@ -320,3 +320,18 @@ def test_check_reports_each_bad_version_and_dangling_alias(registry):
         ("aliases", False),
     ]
     assert "missing v9" in problems[1].message
+
+
+def test_version_stamp_changes_exactly_when_a_versions_files_do(registry):
+    stamp = registry.version_stamp("moons", 1)
+    assert [entry[0] for entry in stamp] == sorted(
+        [artifact.MANIFEST_FILE, artifact.WEIGHTS_FILE]
+    )
+    assert registry.version_stamp("moons", 1) == stamp  # reading changes nothing
+    registry.load("moons", 1)
+    assert registry.version_stamp("moons", 1) == stamp
+    with open(_weights(registry), "ab") as weights:
+        weights.write(b"\0")
+    assert registry.version_stamp("moons", 1) != stamp
+    assert registry.version_stamp("moons", 2) == ()  # no such version
+    assert registry.version_stamp("../x", 1) == ()  # refused name
