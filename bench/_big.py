@@ -67,7 +67,7 @@ def _fullbatch(X: np.ndarray, y: np.ndarray) -> tuple[float, None, int]:
 
 
 def _minibatch(X: np.ndarray, y: np.ndarray) -> tuple[float, Predict, int]:
-    from trainer.classifier import ScratchNetClassifier
+    from trainer.nn.classifier import ScratchNetClassifier
 
     clf = ScratchNetClassifier(**MINIBATCH_PARAMS)
     start = time.perf_counter()

@@ -25,8 +25,8 @@ from sklearn.datasets import make_moons
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from trainer.classifier import ScratchNetClassifier
-from trainer.presets import TUTORIAL_PASSES, tutorial_params
+from trainer.nn.classifier import ScratchNetClassifier
+from trainer.nn.presets import TUTORIAL_PASSES, tutorial_params
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"

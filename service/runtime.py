@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from trainer.activations import ACTIVATIONS
-from trainer.network import logits, softmax
+from trainer.nn.activations import ACTIVATIONS
+from trainer.nn.network import logits, softmax
 
 # rows per chunk when classifying a grid: big enough for numpy to amortise its call
 # overhead, small enough that the hidden activations stay in cache

@@ -1,5 +1,5 @@
 """`python -m trainer`: see `trainer.cli`."""
 
-from trainer.cli import main
+from trainer.cli.main import main
 
 raise SystemExit(main())

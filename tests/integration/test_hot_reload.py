@@ -4,10 +4,9 @@ import threading
 
 import requests
 
+from tests.helpers.registry_helpers import corrupt_copy, publish_network
 from tests.integration.conftest import served_versions, wait_until
-from tests.registry_helpers import corrupt_copy, publish_network
-from trainer import aliases
-from trainer.registry import Registry
+from trainer.registry import Registry, aliases
 
 
 class Traffic:

@@ -15,8 +15,8 @@ from typing import Any
 
 import requests
 
+from tests.helpers.registry_helpers import publish_network
 from tests.integration.conftest import ROOT, served_versions, wait_until
-from tests.registry_helpers import publish_network
 from trainer.registry import Registry
 
 MODEL = "retrain-moons"

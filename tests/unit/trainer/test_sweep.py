@@ -1,0 +1,79 @@
+"""`python -m trainer sweep`: a network per hidden size, in parallel, with a figure."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from trainer.cli import training
+from trainer.cli.main import main
+from trainer.cli.options import OptionError, resolve
+from trainer.cli.sweep import TUTORIAL_SIZES, run, table
+from trainer.registry import Registry
+
+
+def test_sweep_trains_each_size_in_parallel_and_publishes_them(tmp_path, capsys):
+    registry = tmp_path / "models"
+    code = main(
+        ["sweep", "--registry", str(registry), "--hidden", "1,4", "--jobs", "2",
+         "--publish", "--report", str(tmp_path / "figures"), "--json"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    rows = json.loads(out)["sweep"]
+    assert [(r["hidden"], r["version"]) for r in rows] == [(1, 1), (4, 2)]
+    # one tanh unit is a straight line through the moons; four units bend around them
+    assert rows[1]["train_accuracy"] > rows[0]["train_accuracy"]
+    reg = Registry(registry)
+    assert [reg.load("moons", v).manifest["architecture"]["hidden_layer_sizes"]
+            for v in (1, 2)] == [[1], [4]]  # fmt: skip
+    assert reg.aliases("moons") == {}  # a sweep never promotes
+    figure = tmp_path / "figures" / "sweep-boundaries.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sweep_defaults_to_the_tutorial_sizes_and_prints_a_table(tmp_path):
+    options = resolve(
+        {"registry": str(tmp_path)}, command_defaults={"hidden": TUTORIAL_SIZES}
+    )
+    assert options.hidden == (1, 2, 3, 4, 5, 20, 50)
+    entries = run(
+        resolve({"registry": str(tmp_path), "hidden": (2, 3), "epochs": 50}), jobs=1
+    )
+    lines = table(entries).splitlines()
+    assert lines[0].split() == [
+        "hidden", "train_acc", "val_acc", "train_loss", "val_loss", "epochs", "seconds",
+    ]  # fmt: skip
+    assert [line.split()[0] for line in lines[1:]] == ["2", "3"]
+    assert [line.split()[5] for line in lines[1:]] == ["50", "50"]
+    assert not (tmp_path / "moons").exists()  # nothing published without --publish
+
+
+def test_sweep_entries_equal_a_run_of_each_size_alone(tmp_path):
+    # the sweep fits the data's baseline once for every size; each entry must still be
+    # what `train --hidden N` would have fitted and recorded
+    options = resolve({"registry": str(tmp_path), "hidden": (2, 3), "epochs": 50})
+    for entry in run(options, jobs=1):
+        alone = training.fit(replace(options, hidden=(entry.hidden,)))
+        for ours, theirs in zip(
+            (*entry.result.coefs, *entry.result.intercepts),
+            (*alone.coefs, *alone.intercepts),
+            strict=True,
+        ):
+            np.testing.assert_array_equal(ours, theirs)
+        fields, alone_fields = entry.result.manifest_fields, alone.manifest_fields
+        assert fields["training"].pop("duration_seconds") > 0
+        alone_fields["training"].pop("duration_seconds")
+        assert fields == alone_fields
+
+
+def test_sweep_refuses_the_baseline_kind(tmp_path):
+    with pytest.raises(OptionError, match="--kind must be mlp"):
+        run(resolve({"registry": str(tmp_path), "kind": "logreg"}))
+
+
+def test_sweep_bad_sizes_exit_2(tmp_path, capsys):
+    code = main(["sweep", "--registry", str(tmp_path / "m"), "--hidden", "1,0"])
+    assert code == 2 and "positive integers" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

@@ -1,0 +1,320 @@
+"""The CLI's commands: train, sweep, list, show, promote, rollback, verify.
+
+Each takes the parsed arguments, does its work through `trainer.cli.training`,
+`trainer.cli.sweep` and `trainer.registry`, prints for people (or one JSON document with
+`--json`) and returns its exit code; errors are raised and mapped by `trainer.cli`.
+"""
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from trainer.cli import options as config
+from trainer.errors import NotFoundError, VerificationError
+from trainer.registry import STALE_SECONDS, Registry
+from trainer.registry.names import check_name
+
+if TYPE_CHECKING:
+    from trainer.cli.training import PublishOutcome, TrainResult
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1  # a bug (traceback printed) or the disk (one line)
+EXIT_BAD_INPUT = 2  # options, data, unknown model/version; nothing was written
+EXIT_NOT_PROMOTED = 3  # --promote-if-better: published, production kept
+EXIT_VERIFY_FAILED = 4  # an artifact does not verify
+
+
+def train(args: argparse.Namespace) -> int:
+    """Fit, optionally draw, publish, then promote or apply the quality gate."""
+    # imported per command: scikit-learn's import is slow, and list/show never need it
+    from trainer.cli import training
+    from trainer.cli.progress import Progress
+
+    options = _options(args)
+    with Progress(options) as progress:
+        result = training.fit(options, on_epoch=progress)
+    figures = []
+    if options.report:
+        from trainer.cli import report
+
+        figures = report.train_report(result, Path(options.report), options.name)
+    outcome = training.publish(Registry(options.registry), options, result)
+    if options.json:
+        _print_json(
+            {
+                "name": outcome.name,
+                "version": outcome.version,
+                "promoted": outcome.promoted,
+                "gate": outcome.gate,
+                "metrics": result.metrics,
+                "registry": str(options.registry),
+                "report": [str(p) for p in figures],
+            }
+        )
+    else:
+        print(_train_summary(result, outcome, figures))
+    if options.promote_if_better and not outcome.promoted:
+        return EXIT_NOT_PROMOTED
+    return EXIT_OK
+
+
+def _options(
+    args: argparse.Namespace,
+    command_defaults: dict[str, Any] | None = None,
+    publishes: bool = True,
+) -> config.TrainOptions:
+    """The run's options: defaults < preset < --config file < command line."""
+    # parsed again: --registry comes from the shared parser, not the option table
+    given = {
+        k: config.parse_option(k, v)
+        for k, v in vars(args).items()
+        if k in config.PARSERS
+    }
+    for flag in ("promote", "promote_if_better", "json"):
+        if not given.get(flag):
+            given.pop(flag, None)  # store_true: only an explicit flag overrides config
+    from_file = config.read_config(args.config_file) if args.config_file else {}
+    options = config.resolve(given, from_file, command_defaults)
+    check_name(options.name)
+    # both are checked before training: a mistyped or read-only path in a cron job
+    # is bad input (exit 2) found in a second, not an error after the whole run
+    if publishes:
+        _check_writable_directory("registry", Path(options.registry))
+    if options.report:
+        from trainer.cli import report
+
+        report.require_matplotlib()
+        _check_writable_directory("report", Path(options.report))
+    return options
+
+
+def _check_writable_directory(what: str, directory: Path) -> None:
+    """Refuse a directory that could not be created or written in.
+
+    Nothing is created: the probe is an unnamed temporary file in the nearest
+    directory that exists (the registry and the report are created on first use).
+    """
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is not a directory" if existing == directory else (
+            f"cannot be created: {str(existing)!r} is not a directory"
+        )  # fmt: skip
+        raise config.OptionError(f"{what} {str(directory)!r} {where}")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise config.OptionError(
+            f"{what} {str(directory)!r}: cannot write in {str(existing)!r} "
+            f"({exc.strerror or exc})"
+        ) from None
+
+
+def _registry(args: argparse.Namespace) -> Registry:
+    return Registry(getattr(args, "registry", None) or config.default_registry())
+
+
+def _train_summary(
+    result: "TrainResult", outcome: "PublishOutcome", figures: list[Path]
+) -> str:
+    m = result.metrics
+    baseline = m["baseline_validation_accuracy"]
+    lines = [
+        f"published {outcome.name} v{outcome.version}: validation accuracy "
+        f"{m['validation_accuracy']:.3f} (baseline {baseline:.3f}), train accuracy "
+        f"{m['train_accuracy']:.3f}, validation loss {m['validation_loss']:.4f}"
+    ]
+    gate = outcome.gate
+    if gate and gate["production_accuracy"] is not None:
+        verdict = "promoted" if outcome.promoted else "NOT promoted, production kept"
+        lines.append(
+            f"quality gate: v{outcome.version} {gate['candidate_accuracy']:.3f} vs "
+            f"production v{gate['production_version']} "
+            f"{gate['production_accuracy']:.3f} - tolerance {gate['tolerance']}: "
+            f"{verdict}"
+        )
+    if outcome.promoted:
+        lines.append(f"production -> v{outcome.version}")
+    lines += [f"wrote {path}" for path in figures]
+    return "\n".join(lines)
+
+
+def sweep(args: argparse.Namespace) -> int:
+    """Fit one network per hidden size in parallel; print the comparison."""
+    from trainer.cli import sweep as hidden_sweep
+
+    options = _options(
+        args, {"hidden": hidden_sweep.TUTORIAL_SIZES}, publishes=args.publish
+    )
+    entries = hidden_sweep.run(options, jobs=args.jobs)
+    figure = None
+    if options.report:
+        from trainer.cli import report
+
+        figure = report.sweep_report(entries, Path(options.report))
+    if args.publish:
+        entries = hidden_sweep.publish(Registry(options.registry), options, entries)
+    if options.json:
+        _print_json({"sweep": [entry.row() for entry in entries]})
+    else:
+        print(hidden_sweep.table(entries))
+        if figure:
+            print(f"wrote {figure}")
+    return EXIT_OK
+
+
+def list_models(args: argparse.Namespace) -> int:
+    """Every model and version, with aliases, the served one, and broken ones."""
+    registry = _registry(args)
+    models = []
+    for name in registry.models():
+        alias_error = None
+        try:
+            aliases = registry.aliases(name)
+            served = registry.served_version(name)
+        except VerificationError as exc:
+            # one damaged aliases.json must not hide every other model and version
+            aliases, served, alias_error = {}, None, str(exc)
+        versions = []
+        for version in registry.versions(name):
+            row: dict[str, Any] = {"version": version}
+            try:
+                manifest = registry.read_manifest(name, version)
+            except VerificationError as exc:
+                row["error"] = str(exc)
+            else:
+                row.update(
+                    kind=manifest["kind"],
+                    hidden_layer_sizes=manifest["architecture"]["hidden_layer_sizes"],
+                    validation_accuracy=manifest["metrics"].get("validation_accuracy"),
+                    created_at=manifest["created_at"],
+                )
+            row["aliases"] = sorted(a for a, v in aliases.items() if v == version)
+            row["served"] = version == served
+            versions.append(row)
+        model = {"name": name, "aliases": aliases, "served_version": served,
+                 "versions": versions}  # fmt: skip
+        if alias_error:
+            model["error"] = alias_error
+        models.append(model)
+    if args.json:
+        _print_json({"models": models})
+        return EXIT_OK
+    if not models:
+        print(f"no models in {registry.root}")
+    for model in models:
+        if "error" in model:
+            print(f"{model['name']}  (served: none: {model['error']})")
+        else:
+            print(f"{model['name']}  (served: v{model['served_version']})")
+        for row in model["versions"]:
+            print("  " + _version_line(row))
+    return EXIT_OK
+
+
+def _version_line(row: dict[str, Any]) -> str:
+    marks = " ".join(row["aliases"] + (["<- served"] if row["served"] else []))
+    if "error" in row:
+        return f"v{row['version']:<4} DOES NOT VERIFY: {row['error']}  {marks}"
+    accuracy = row["validation_accuracy"]
+    shown = "n/a" if accuracy is None else f"{accuracy:.3f}"
+    hidden = str(row["hidden_layer_sizes"])
+    return (
+        f"v{row['version']:<4} {row['kind']:<6} hidden={hidden:<8} "
+        f"val_acc={shown}  {row['created_at']}  {marks}"
+    ).rstrip()
+
+
+def show(args: argparse.Namespace) -> int:
+    """Print one version's verified manifest (exit 2 for an unknown model)."""
+    manifest = _registry(args).read_manifest(args.name, args.version)
+    _print_json(manifest)
+    return EXIT_OK
+
+
+def promote(args: argparse.Namespace) -> int:
+    """Point an alias at an existing version that verifies."""
+    registry = _registry(args)
+    version = registry.resolve(args.name, args.version)  # unknown: exit 2
+    before = registry.aliases(args.name).get(args.alias)
+    registry.set_alias(args.name, args.alias, version)
+    print(f"{args.name}: {args.alias} -> v{version} (was {_v(before)})")
+    return EXIT_OK
+
+
+def rollback(args: argparse.Namespace) -> int:
+    """Move an alias back to the version it held before."""
+    before, after = _registry(args).rollback(args.name, args.alias)
+    print(f"{args.name}: {args.alias} -> v{after} (was v{before})")
+    return EXIT_OK
+
+
+def verify(args: argparse.Namespace) -> int:
+    """Verify every version and alias; exit 4 if anything fails; --fix cleans up."""
+    registry = _registry(args)
+    if not registry.root.is_dir():
+        # a cron job pointed at a mistyped path must not report "all verified"
+        raise NotFoundError(f"registry {str(registry.root)!r} is not a directory")
+    if args.name:
+        if args.name not in registry.model_dirs():
+            raise NotFoundError(f"unknown model {check_name(args.name)!r}")
+        names = [args.name]
+    else:
+        names = registry.model_dirs()
+    report: dict[str, Any] = {"ok": True, "models": {}}
+    for name in names:
+        problems = registry.check(name)
+        bad = {p.where for p in problems}
+        entry = {
+            "verified": [],
+            "problems": [{"where": p.where, "message": p.message} for p in problems],
+            "removed_temp_entries": [],
+            "temp_entries": [],
+        }
+        # "model": the directory itself is refused (a symlink); nothing inside counts
+        if "model" not in bad:
+            entry["verified"] = [
+                v for v in registry.versions(name) if f"v{v}" not in bad
+            ]
+            if args.fix:
+                entry["removed_temp_entries"] = [
+                    p.name for p in registry.clean_stale(name)
+                ]
+            entry["temp_entries"] = [p.name for p in registry.temp_entries(name)]
+        report["models"][name] = entry
+        report["ok"] = report["ok"] and not problems
+    if args.json:
+        _print_json(report)
+    else:
+        _print_verify(report)
+    return EXIT_OK if report["ok"] else EXIT_VERIFY_FAILED
+
+
+def _print_verify(report: dict[str, Any]) -> None:
+    if not report["models"]:
+        print("no models to verify")
+    for name, entry in report["models"].items():
+        for version in entry["verified"]:
+            print(f"{name} v{version}: ok")
+        for problem in entry["problems"]:
+            print(f"{name} {problem['where']}: FAILED: {problem['message']}")
+        for temp in entry["removed_temp_entries"]:
+            print(f"{name}: removed stale temporary entry {temp}")
+        if entry["temp_entries"]:
+            print(
+                f"{name}: {len(entry['temp_entries'])} temporary entries from "
+                "writes in progress or interrupted; `verify --fix` removes those "
+                f"older than {STALE_SECONDS / 60:.0f} minutes"
+            )
+
+
+def _v(version: int | None) -> str:
+    return "unset" if version is None else f"v{version}"
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2))

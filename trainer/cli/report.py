@@ -1,0 +1,132 @@
+"""Figures: decision boundaries over the training points, and loss curves.
+
+matplotlib comes from the optional `plots` extra, so it is imported only inside these
+functions, with the non-interactive Agg canvas: training and serving never need it,
+and `require_matplotlib` lets the CLI refuse `--report` before any work is done.
+"""
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trainer.cli.options import OptionError
+from trainer.cli.training import TrainResult, class_indices
+from trainer.nn import network
+
+INSTALL_HINT = "pip install 'scratchnet[plots]'"
+# grid cells per axis for the decision regions: smooth at the figure's size
+GRID_STEPS = 300
+MARGIN = 0.5  # the tutorial's plot_decision_boundary pads the data's extent by 0.5
+CMAP = "Spectral"  # the tutorial's colour map
+
+
+def require_matplotlib() -> None:
+    """Raise OptionError with the install command when matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise OptionError(f"--report needs matplotlib: {INSTALL_HINT}") from None
+
+
+def train_report(result: TrainResult, directory: Path, name: str) -> list[Path]:
+    """Write `<name>-boundary.png` (2-feature data only) and `<name>-loss.png`."""
+    figure_class = _figure_class()
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    if result.X_train.shape[1] == 2:
+        figure = figure_class(figsize=(7, 5.5), layout="constrained")
+        hidden = result.manifest_fields["architecture"]["hidden_layer_sizes"]
+        _draw_boundary(figure.add_subplot(), result, f"{name}: hidden layers {hidden}")
+        written.append(_save(figure, directory / f"{name}-boundary.png"))
+    if result.loss_curve:
+        figure = figure_class(figsize=(7, 4), layout="constrained")
+        axes = figure.add_subplot()
+        axes.plot(np.arange(len(result.loss_curve)), result.loss_curve)
+        axes.set(
+            xlabel="epoch",
+            ylabel="training loss (cross-entropy + L2)",
+            yscale="log",
+            title=f"{name}: loss per epoch",
+        )
+        axes.grid(True, alpha=0.3)
+        written.append(_save(figure, directory / f"{name}-loss.png"))
+    return written
+
+
+def sweep_report(entries: Sequence[Any], directory: Path) -> Path:
+    """A grid of decision boundaries, one panel per hidden size, as in the tutorial.
+
+    `entries` are `trainer.cli.sweep.SweepEntry`; writes `sweep-boundaries.png`.
+    """
+    if entries and entries[0].result.X_train.shape[1] != 2:
+        raise OptionError("--report draws decision boundaries of 2-feature data only")
+    figure_class = _figure_class()
+    directory.mkdir(parents=True, exist_ok=True)
+    n_rows = math.ceil(len(entries) / 2)
+    figure = figure_class(figsize=(12, 4.2 * n_rows), layout="constrained")
+    for i, entry in enumerate(entries):
+        axes = figure.add_subplot(n_rows, 2, i + 1)
+        metrics = entry.result.metrics
+        title = (
+            f"Hidden layer size {entry.hidden}: train {metrics['train_accuracy']:.3f}, "
+            f"validation {metrics['validation_accuracy']:.3f}"
+        )
+        _draw_boundary(axes, entry.result, title)
+    return _save(figure, directory / "sweep-boundaries.png")
+
+
+def _draw_boundary(axes: Any, result: TrainResult, title: str) -> None:
+    """Decision regions on a grid, training points (dots) and validation (crosses)."""
+    X = np.vstack([result.X_train, result.X_validation])
+    (x_min, y_min), (x_max, y_max) = X.min(axis=0) - MARGIN, X.max(axis=0) + MARGIN
+    xs = np.linspace(x_min, x_max, GRID_STEPS)
+    ys = np.linspace(y_min, y_max, GRID_STEPS)
+    xx, yy = np.meshgrid(xs, ys)
+    grid = np.column_stack([xx.ravel(), yy.ravel()])
+    P = network.predict_proba(grid, result.coefs, result.intercepts, result.activation)
+    regions = P.argmax(axis=1).reshape(xx.shape)
+    n_classes = len(result.classes)
+    levels = np.arange(n_classes + 1) - 0.5
+    # one colour scale for regions and points, so a point's colour names its region
+    scale = {"cmap": CMAP, "vmin": 0, "vmax": max(n_classes - 1, 1)}
+    axes.contourf(xx, yy, regions, levels=levels, alpha=0.55, **scale)
+    style = {**scale, "edgecolors": "k"}
+    axes.scatter(
+        *result.X_train.T,
+        c=class_indices(result.y_train, result.classes),
+        s=18,
+        linewidths=0.5,
+        label="training",
+        **style,
+    )
+    axes.scatter(
+        *result.X_validation.T,
+        c=class_indices(result.y_validation, result.classes),
+        s=40,
+        marker="X",
+        linewidths=0.7,
+        label="validation",
+        **style,
+    )
+    axes.set(xlim=(x_min, x_max), ylim=(y_min, y_max), title=title)
+    axes.title.set_fontsize(10)
+    legend = axes.legend(loc="lower right", fontsize=8)
+    for handle in legend.legend_handles:  # markers only: their colour means nothing
+        handle.set_array(None)
+        handle.set_facecolor("white")
+
+
+def _figure_class() -> Any:
+    require_matplotlib()
+    # Figure without pyplot: no global state, no GUI backend, safe in any process
+    from matplotlib.figure import Figure
+
+    return Figure
+
+
+def _save(figure: Any, path: Path) -> Path:
+    figure.savefig(path, dpi=100)
+    return path

@@ -1,0 +1,104 @@
+"""The tutorial's hidden-size comparison, with held-out accuracy: one network per size.
+
+Each size trains in its own joblib worker; the networks are independent, so the sweep
+takes about as long as the slowest one when there are cores to spare.
+"""
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from joblib import Parallel, delayed
+
+from trainer.cli import training
+from trainer.cli.options import OptionError, TrainOptions
+from trainer.registry import Registry
+
+# the sizes the tutorial compares, in its order
+TUTORIAL_SIZES = (1, 2, 3, 4, 5, 20, 50)
+
+
+@dataclass(frozen=True)
+class SweepEntry:
+    """One size's result, its wall time, and its version once published."""
+
+    hidden: int
+    result: training.TrainResult
+    seconds: float
+    version: int | None = None
+
+    def row(self) -> dict[str, Any]:
+        metrics = self.result.metrics
+        return {
+            "hidden": self.hidden,
+            "train_accuracy": metrics["train_accuracy"],
+            "validation_accuracy": metrics["validation_accuracy"],
+            "train_loss": metrics["train_loss"],
+            "validation_loss": metrics["validation_loss"],
+            "epochs": len(self.result.loss_curve),
+            "seconds": round(self.seconds, 3),
+            "version": self.version,
+        }
+
+
+def run(options: TrainOptions, jobs: int = -1) -> list[SweepEntry]:
+    """Train a one-hidden-layer network for each size in `options.hidden`."""
+    if options.kind != "mlp":
+        raise OptionError("sweep compares networks: --kind must be mlp")
+    if jobs == 0:
+        raise OptionError("--jobs must not be 0 (use -1 for every core)")
+    runs = [replace(options, hidden=(size,)) for size in options.hidden]
+    # the data and the baseline are the same for every size: fitted once, here
+    prepared = training.prepare(options)
+    timed = Parallel(n_jobs=jobs)(delayed(_fit_timed)(run, prepared) for run in runs)
+    return [
+        SweepEntry(run.hidden[0], result, seconds)
+        for run, (result, seconds) in zip(runs, timed, strict=True)
+    ]
+
+
+def publish(
+    registry: Registry, options: TrainOptions, entries: list[SweepEntry]
+) -> list[SweepEntry]:
+    """Publish every network as a version of `options.name`, none promoted."""
+    return [
+        replace(
+            entry,
+            version=registry.publish(
+                options.name,
+                entry.result.coefs,
+                entry.result.intercepts,
+                entry.result.manifest_fields,
+            ),
+        )
+        for entry in entries
+    ]
+
+
+def table(entries: list[SweepEntry]) -> str:
+    """A plain-text table: one row per size, accuracies, losses, epochs, time."""
+    header = (
+        f"{'hidden':>6}  {'train_acc':>9}  {'val_acc':>7}  {'train_loss':>10}  "
+        f"{'val_loss':>8}  {'epochs':>6}  {'seconds':>7}"
+    )
+    published = any(entry.version is not None for entry in entries)
+    lines = [header + ("  version" if published else "")]
+    for entry in entries:
+        r = entry.row()
+        line = (
+            f"{r['hidden']:>6}  {r['train_accuracy']:>9.3f}  "
+            f"{r['validation_accuracy']:>7.3f}  {r['train_loss']:>10.4f}  "
+            f"{r['validation_loss']:>8.4f}  {r['epochs']:>6}  {r['seconds']:>7.2f}"
+        )
+        if published:
+            line += f"  {r['version']:>7}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _fit_timed(
+    options: TrainOptions, prepared: training.Prepared
+) -> tuple[training.TrainResult, float]:
+    started = time.perf_counter()
+    result = training.fit(options, prepared=prepared)
+    return result, time.perf_counter() - started

@@ -1,0 +1,335 @@
+"""One training run end to end: data, split, fit, metrics, manifest, publish, promote.
+
+The CLI and the sweep call these; they hold no argument parsing and print nothing, so
+a run is the same whether a person, cron or joblib started it. Fitting and publishing
+are separate steps: a run that fails, or whose report cannot be written, publishes
+nothing.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.linear_model import LogisticRegressionCV
+
+from trainer.cli.options import TrainOptions
+from trainer.data.baseline import BASELINE_PARAMS, export_baseline, fit_baseline
+from trainer.data.datasets import (
+    Dataset,
+    data_fingerprint,
+    load_dataset,
+    train_validation_split,
+)
+from trainer.errors import NotFoundError, TrainingError, VerificationError
+from trainer.nn import network
+from trainer.nn.classifier import ScratchNetClassifier
+from trainer.registry import AliasConflictError, Registry
+
+Array = np.ndarray
+PRODUCTION = "production"
+# compare-and-set attempts before giving up when other jobs keep moving production
+_GATE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A fitted model, its manifest fields and the data it saw (for figures).
+
+    X_train (n_train, n_features), X_validation (n_validation, n_features).
+    """
+
+    coefs: list[Array]
+    intercepts: list[Array]
+    activation: str | None
+    classes: list[Any]
+    manifest_fields: dict[str, Any]
+    loss_curve: list[float]
+    X_train: Array
+    y_train: Array
+    X_validation: Array
+    y_validation: Array
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.manifest_fields["metrics"]
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """Where a result landed and whether production moved to it."""
+
+    name: str
+    version: int
+    promoted: bool
+    gate: dict[str, Any] | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A run's data, its split and its fitted baseline.
+
+    They depend on the data options and the seed only, so a sweep prepares them once
+    for all its networks. X_train (n_train, n_features), X_val (n_val, n_features).
+    """
+
+    dataset: Dataset
+    X_train: Array
+    X_val: Array
+    y_train: Array
+    y_val: Array
+    baseline: LogisticRegressionCV
+    baseline_seconds: float
+
+
+def prepare(options: TrainOptions) -> Prepared:
+    """Load the data, hold out a validation split, fit the baseline on the rest.
+
+    Raises DataError for unusable data.
+    """
+    dataset = load_dataset(
+        options.dataset,
+        n_samples=options.samples,
+        noise=options.noise,
+        n_classes=options.classes,
+        seed=options.seed,
+    )
+    X_train, X_val, y_train, y_val = train_validation_split(
+        dataset.X, dataset.y, options.validation_fraction, seed=options.seed
+    )
+    started = time.perf_counter()
+    baseline = fit_baseline(X_train, y_train, seed=options.seed)
+    seconds = time.perf_counter() - started
+    return Prepared(dataset, X_train, X_val, y_train, y_val, baseline, seconds)
+
+
+def fit(
+    options: TrainOptions,
+    on_epoch: Callable[[int, float], None] | None = None,
+    prepared: Prepared | None = None,
+) -> TrainResult:
+    """Prepare the data and baseline (unless given), fit the model and measure it.
+
+    `on_epoch(epoch, loss)` is called after every epoch of the network's training.
+    `prepared` must come from `prepare` with the same data options and seed.
+    Raises DataError for unusable data and TrainingError when training diverges.
+    """
+    prepared = prepared or prepare(options)
+    dataset, baseline = prepared.dataset, prepared.baseline
+    X_train, X_val = prepared.X_train, prepared.X_val
+    y_train, y_val = prepared.y_train, prepared.y_val
+    started = time.perf_counter()
+    if options.kind == "mlp":
+        try:
+            coefs, intercepts, classes, loss_curve, optimizer = _fit_network(
+                options, X_train, y_train, on_epoch
+            )
+        except TrainingError as exc:
+            if options.preset != "tutorial":
+                raise
+            # the classifier's advice names parameters the preset fixes; keep what
+            # happened and give advice in the command line's terms
+            what = str(exc).split("; ")[0]
+            raise TrainingError(
+                f"{what}; the tutorial preset sums the gradient over all "
+                f"{len(y_train)} training points, so its step grows with the data: "
+                "drop --preset tutorial (the default optimiser trains at any size) "
+                "or use fewer --samples."
+            ) from exc
+        activation = options.activation
+    else:
+        coefs, intercepts = export_baseline(baseline)
+        classes, loss_curve, activation = list(baseline.classes_), [], None
+        optimizer = {"name": "lbfgs", **_jsonable(BASELINE_PARAMS)}
+        optimizer["C"] = float(np.ravel(baseline.C_)[0])
+    # the baseline's fit counts too, as when it is fitted here
+    duration = prepared.baseline_seconds + time.perf_counter() - started
+
+    metrics = {
+        **_measure(coefs, intercepts, activation, classes, X_train, y_train, "train"),
+        **_measure(coefs, intercepts, activation, classes, X_val, y_val, "validation"),
+        "baseline_validation_accuracy": float(baseline.score(X_val, y_val)),
+    }
+    json_classes = [_json_label(c) for c in classes]
+    manifest_fields = {
+        "kind": options.kind,
+        "architecture": {
+            "n_features": int(X_train.shape[1]),
+            "hidden_layer_sizes": list(options.hidden) if options.kind == "mlp" else [],
+            "activation": activation,
+            "classes": json_classes,
+        },
+        "training": {
+            "dataset": dataset.spec,
+            "n_train": int(len(y_train)),
+            "n_validation": int(len(y_val)),
+            "validation_fraction": options.validation_fraction,
+            "seed": options.seed,
+            "preset": options.preset,
+            "optimizer": optimizer,
+            "epochs": len(loss_curve) if options.kind == "mlp" else None,
+            "duration_seconds": round(duration, 4),
+        },
+        "data": _data_section(dataset.X, dataset.y, X_train, y_train),
+        "metrics": metrics,
+    }
+    return TrainResult(
+        coefs=[np.asarray(W, dtype=np.float64) for W in coefs],
+        intercepts=[np.asarray(b, dtype=np.float64) for b in intercepts],
+        activation=activation,
+        classes=json_classes,
+        manifest_fields=manifest_fields,
+        loss_curve=[float(v) for v in loss_curve],
+        X_train=X_train,
+        y_train=y_train,
+        X_validation=X_val,
+        y_validation=y_val,
+    )
+
+
+def publish(
+    registry: Registry, options: TrainOptions, result: TrainResult
+) -> PublishOutcome:
+    """Publish the result as a new version, then apply `--promote` or the gate."""
+    version = registry.publish(
+        options.name, result.coefs, result.intercepts, result.manifest_fields
+    )
+    if options.promote:
+        registry.set_alias(options.name, PRODUCTION, version)
+        return PublishOutcome(options.name, version, promoted=True)
+    if options.promote_if_better:
+        gate = promote_if_better(registry, options.name, version, options.tolerance)
+        return PublishOutcome(options.name, version, gate["promoted"], gate)
+    return PublishOutcome(options.name, version, promoted=False)
+
+
+def promote_if_better(
+    registry: Registry, name: str, version: int, tolerance: float = 0.0
+) -> dict[str, Any]:
+    """Promote `version` if its validation accuracy >= production's - `tolerance`.
+
+    Returns the decision and the numbers behind it. The alias is compare-and-set: if
+    another job moves production meanwhile, the comparison is made again.
+    """
+    candidate = registry.read_manifest(name, version)["metrics"]["validation_accuracy"]
+    for _ in range(_GATE_ATTEMPTS):
+        current = registry.aliases(name).get(PRODUCTION)
+        decision: dict[str, Any] = {
+            "candidate_version": version,
+            "candidate_accuracy": candidate,
+            "production_version": current,
+            "production_accuracy": None,
+            "tolerance": tolerance,
+        }
+        if current is not None and current != version:
+            try:
+                production = registry.read_manifest(name, current)
+                decision["production_accuracy"] = production["metrics"][
+                    "validation_accuracy"
+                ]
+            except (VerificationError, NotFoundError):
+                # a production that does not verify, or whose version was deleted,
+                # cannot be served: replace it
+                decision["production_invalid"] = True
+        bar = decision["production_accuracy"]
+        if bar is not None and candidate < bar - tolerance:
+            return {**decision, "promoted": False}
+        try:
+            registry.set_alias(name, PRODUCTION, version, expected=current)
+        except AliasConflictError:
+            continue
+        return {**decision, "promoted": True}
+    # published but not promoted: the same outcome (exit 3) as a refusal by the gate
+    return {**decision, "promoted": False, "conflict": "production kept changing"}
+
+
+def _fit_network(
+    options: TrainOptions,
+    X: Array,
+    y: Array,
+    on_epoch: Callable[[int, float], None] | None,
+) -> tuple[list[Array], list[Array], list[Any], list[float], dict[str, Any]]:
+    params = options.classifier_params()
+    model = ScratchNetClassifier(**params).fit(X, y, on_epoch=on_epoch)
+    optimizer = {
+        "name": params.pop("optimizer"),
+        **{k: v for k, v in _jsonable(params).items() if k != "hidden_layer_sizes"},
+    }
+    if optimizer["name"] == "gd":
+        del optimizer["batch_size"]  # full batch: the classifier ignores it
+    return (
+        list(model.coefs_),
+        list(model.intercepts_),
+        list(model.classes_),
+        list(model.loss_curve_),
+        optimizer,
+    )
+
+
+def _data_section(X: Array, y: Array, X_train: Array, y_train: Array) -> dict[str, Any]:
+    """The manifest's `data`: what the model learned from, and where the data lies.
+
+    `sha256` covers the training split exactly as the model was fitted on it, so equal
+    digests mean equal training data. The extent covers the whole dataset (training
+    and validation): the service draws its default `/boundary` over it, and a
+    validation point outside the training extent is where a boundary is worth seeing.
+    X (n_samples, n_features), X_train (n_train, n_features).
+    """
+    whole = data_fingerprint(X, y)
+    return {
+        "sha256": data_fingerprint(X_train, y_train)["sha256"],
+        "feature_min": whole["feature_min"],
+        "feature_max": whole["feature_max"],
+    }
+
+
+def _measure(
+    coefs: list[Array],
+    intercepts: list[Array],
+    activation: str | None,
+    classes: list[Any],
+    X: Array,
+    y: Array,
+    part: str,
+) -> dict[str, float]:
+    """Accuracy and mean cross-entropy (without the L2 term) of a network on X, y."""
+    P = network.predict_proba(
+        np.asarray(X, dtype=np.float64), coefs, intercepts, activation
+    )
+    y_index = class_indices(y, classes)
+    p_true = P[np.arange(len(y_index)), y_index]
+    # clip: one confident mistake must give a large loss, not an infinite one
+    loss = float(-np.mean(np.log(np.clip(p_true, 1e-15, 1.0))))
+    accuracy = float(np.mean(P.argmax(axis=1) == y_index))
+    return {f"{part}_accuracy": accuracy, f"{part}_loss": loss}
+
+
+def class_indices(y: Array, classes: list[Any]) -> Array:
+    """Each label's column in the output layer: y (n_samples,) -> (n_samples,) ints."""
+    index = {_json_label(c): i for i, c in enumerate(classes)}
+    return np.array([index[_json_label(label)] for label in y], dtype=np.intp)
+
+
+def _json_label(label: Any) -> int | str:
+    """A class label as the JSON scalar the manifest stores (int or string)."""
+    value = label.item() if isinstance(label, np.generic) else label
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int | str):
+        return value
+    return str(value)
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    """Settings as JSON values: tuples become lists, numpy scalars plain numbers."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, np.generic):
+            value = value.item()
+        out[key] = value
+    return out
