@@ -1,0 +1,144 @@
+"""Bearer tokens: who passes, what a refusal looks like, and rotation of the file."""
+
+import json
+import logging
+import os
+
+import pytest
+
+from service.auth import Authenticated, TokenFile, TokenFileError
+
+
+def _app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"through"]
+
+
+def call(app, path: str, authorization: str | None = None):
+    environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET"}
+    if authorization is not None:
+        environ["HTTP_AUTHORIZATION"] = authorization
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"] = int(status[:3])
+        seen["headers"] = dict(headers)
+
+    body = b"".join(app(environ, start_response))
+    return seen["status"], seen["headers"], body
+
+
+@pytest.fixture
+def token_path(tmp_path):
+    path = tmp_path / "tokens"
+    path.write_text("# clients\nalpha-token\n\n  beta-token  \n")
+    return path
+
+
+@pytest.fixture
+def app(token_path):
+    return Authenticated(_app, TokenFile(token_path, recheck_seconds=0))
+
+
+@pytest.mark.parametrize(
+    "path", ["/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready"]
+)
+def test_probes_and_metrics_need_no_token(app, path):
+    assert call(app, path)[0] == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/predict", "/boundary", "/models", "/openapi.json", "/", "/nowhere"]
+)
+def test_every_other_route_needs_a_token(app, path):
+    status, headers, body = call(app, path)
+    assert status == 401
+    assert headers["WWW-Authenticate"] == 'Bearer realm="scratchnet"'
+    assert headers["Content-Type"] == "application/json"
+    error = json.loads(body)["error"]
+    assert error["status"] == 401 and error["code"] == "unauthorized"
+    assert "Authorization: Bearer" in error["message"]
+
+
+@pytest.mark.parametrize("token", ["alpha-token", "beta-token"])
+def test_a_listed_token_passes(app, token):
+    assert call(app, "/predict", f"Bearer {token}") == (
+        200,
+        {"Content-Type": "text/plain"},
+        b"through",
+    )
+    assert call(app, "/predict", f"bearer {token}")[0] == 200
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Bearer alpha",
+        "Bearer alpha-token-x",
+        "Bearer # clients",
+        "Bearer beta-token  x",
+    ],
+)
+def test_a_wrong_token_is_refused_as_invalid(app, header):
+    status, headers, _ = call(app, "/predict", header)
+    assert status == 401
+    assert 'error="invalid_token"' in headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("header", ["alpha-token", "Basic YWxwaGE6eA==", "Bearer ", ""])
+def test_other_schemes_and_empty_tokens_are_refused(app, header):
+    assert call(app, "/predict", header)[0] == 401
+
+
+def test_v2_routes_refuse_in_the_protocols_error_shape(app):
+    status, _, body = call(app, "/v2/models/moons/infer")
+    assert status == 401
+    assert isinstance(json.loads(body)["error"], str)
+
+
+def test_a_rotated_file_takes_effect_without_a_restart(app, token_path):
+    assert call(app, "/predict", "Bearer alpha-token")[0] == 200
+    replacement = token_path.with_name("tokens.new")
+    replacement.write_text("gamma-token\n")
+    os.replace(replacement, token_path)
+    assert call(app, "/predict", "Bearer alpha-token")[0] == 401
+    assert call(app, "/predict", "Bearer gamma-token")[0] == 200
+
+
+def test_a_file_that_disappears_keeps_the_last_tokens(app, token_path, caplog):
+    token_path.unlink()
+    with caplog.at_level(logging.ERROR, logger="scratchnet.service"):
+        assert call(app, "/predict", "Bearer alpha-token")[0] == 200
+    assert "unreadable" in caplog.text
+
+
+def test_the_file_is_looked_at_only_every_recheck_interval(token_path):
+    app = Authenticated(_app, TokenFile(token_path, recheck_seconds=3600))
+    token_path.write_text("gamma-token\n")
+    assert call(app, "/predict", "Bearer alpha-token")[0] == 200
+
+
+def test_a_missing_file_at_start_is_an_error(tmp_path):
+    with pytest.raises(TokenFileError, match="cannot be read"):
+        TokenFile(tmp_path / "absent")
+
+
+def test_an_empty_file_refuses_everyone_and_says_so(tmp_path, caplog):
+    path = tmp_path / "tokens"
+    path.write_text("# none yet\n")
+    with caplog.at_level(logging.WARNING, logger="scratchnet.service"):
+        app = Authenticated(_app, TokenFile(path))
+    assert "holds no token" in caplog.text
+    assert call(app, "/predict", "Bearer # none yet")[0] == 401
+
+
+def test_tokens_are_never_logged(app, token_path, caplog):
+    with caplog.at_level(logging.DEBUG):
+        call(app, "/predict", "Bearer wrong-secret")
+        call(app, "/predict", "Bearer alpha-token")
+        token_path.write_text("delta-secret\n")
+        call(app, "/predict", "Bearer delta-secret")
+        token_path.unlink()
+        call(app, "/predict", "Bearer delta-secret")
+    for secret in ("wrong-secret", "alpha-token", "delta-secret"):
+        assert secret not in caplog.text
