@@ -251,7 +251,9 @@ def _read_csv(path: Path) -> Dataset:
         raise DataError(f"{path}: " + _one_class_message(y[0]))
     spec = {
         "name": "csv",
-        "path": str(path),
+        # the file's name, not its path: manifests are served over HTTP and a path
+        # tells a caller about the training machine; the sha256 identifies the bytes
+        "file": path.name,
         # the bytes that were parsed: a file replaced meanwhile cannot mislabel them
         "sha256": hashlib.sha256(content).hexdigest(),
         "n_samples": len(y),

@@ -149,7 +149,7 @@ def test_csv_spec_records_the_file_hash(tmp_path: Path) -> None:
     assert len(first.spec["sha256"]) == 64
     assert first.spec["sha256"] != second.spec["sha256"]
     # the hash of the file's bytes, so `sha256sum` on the file checks it
-    content = Path(second.spec["path"]).read_bytes()
+    content = (tmp_path / second.spec["file"]).read_bytes()
     assert second.spec["sha256"] == hashlib.sha256(content).hexdigest()
 
 
@@ -302,3 +302,10 @@ def test_fingerprint_of_string_labels() -> None:
 
     assert a["sha256"] != b["sha256"]
     assert a["feature_min"] == [0.0] and a["feature_max"] == [0.0]
+
+
+def test_csv_spec_names_the_file_without_its_directory(tmp_path: Path) -> None:
+    # the spec goes into the manifest, which the service serves over HTTP
+    dataset = load_dataset(write_csv(tmp_path, "1,2,0\n3,4,1\n", name="points.csv"))
+    assert dataset.spec["file"] == "points.csv"
+    assert str(tmp_path) not in repr(dataset.spec)
