@@ -6,8 +6,6 @@ Layers, outside in: request observation (instrument), the fast path for /predict
 /boundary (fastpath), then Flask with the API blueprint (api) and its error handlers.
 """
 
-from collections.abc import Callable
-
 import orjson
 from flask import Flask, Response
 from flask.globals import request_ctx
@@ -23,11 +21,6 @@ from trainer.registry import Registry
 
 
 class _ServiceFlask(Flask):
-    def ensure_sync(self, func: Callable) -> Callable:
-        # every view and hook here is synchronous; Flask would otherwise inspect each
-        # one for a coroutine on every request
-        return func
-
     def make_default_options_response(self) -> Response:
         # Flask answers OPTIONS with an empty 200 labelled text/html; say "no content"
         # instead, with the Allow header it computed
@@ -38,7 +31,8 @@ class _ServiceFlask(Flask):
 
     def dispatch_request(self) -> object:
         # leave the matched route template where the WSGI-level instrumentation reads
-        # it (Flask drops its request object before the middleware looks)
+        # it (Flask drops its request object before the middleware looks); the hot
+        # routes get theirs from service.fastpath
         request = request_ctx.request
         if request.url_rule is not None:
             request.environ[ROUTE_KEY] = request.url_rule.rule

@@ -1,28 +1,24 @@
 """The HTTP routes of DESIGN.md's API table, as a Flask blueprint.
 
 A view parses, asks the store for the model, calls the runtime and returns bytes; it
-does no math. The model routes' work lives in service.handlers so the fast path can
-serve them without Flask; these views call the same functions. Every model route names
-the model and version that answered: in the JSON body, and in X-Model /
+does no math. /predict and /boundary are served before Flask by service.fastpath, from
+its HOT_ROUTES; their rules are registered here from that same list, without views, so
+that Flask's routing (405 with Allow, OPTIONS, url_map) knows every route. Every model
+route names the model and version that answered: in the JSON body, and in X-Model /
 X-Model-Version headers always.
 """
 
 from flask import Blueprint, Response, current_app, request
 
 from service import handlers, metrics
+from service.fastpath import methods_by_path
 from service.handlers import Context, Reply, json_reply, query
 
 bp = Blueprint("api", __name__)
-
-
-@bp.post("/predict")
-def predict() -> Response:
-    return _response(handlers.predict(request.environ, _context()))
-
-
-@bp.route("/boundary", methods=["GET", "POST"])
-def boundary() -> Response:
-    return _response(handlers.boundary(request.environ, _context()))
+for _path, _methods in methods_by_path().items():
+    # no view: service.fastpath answers every method a hot rule matches (HEAD with
+    # GET); Flask only ever answers OPTIONS on it, or a 405 for other methods
+    bp.add_url_rule(_path, endpoint=_path.strip("/"), methods=_methods)
 
 
 @bp.get("/models")

@@ -61,8 +61,7 @@ def parse_grid_body(
         )
     request = _grid_request(doc, from_query=False, max_cells=max_cells, max_abs=max_abs)
     if body is not None:
-        # the strings of a valid body: its keys, and the value of format
-        require_unique_keys(body, len(doc) + ("format" in doc))
+        require_unique_keys(doc, body)
     return request
 
 

@@ -2,8 +2,8 @@
 
 /predict and /boundary are the routes clients call in volume, and Flask's per-request
 machinery (contexts, proxies, response objects) costs more than the work of a small
-prediction. So their handlers read the environ directly; service.fastpath calls them
-straight from WSGI, and the blueprint's views call the very same functions.
+prediction. So their handlers read the environ directly and service.fastpath calls
+them straight from WSGI; the blueprint's views use the helpers shared by every route.
 """
 
 from dataclasses import dataclass

@@ -9,6 +9,7 @@ from service.boundary import MARGIN
 from service.grid_fields import DEFAULT_GRID_SIZE, FORMATS
 from service.openapi_schemas import schemas
 from service.settings import Settings
+from trainer.registry.names import ALIAS_PATTERN, VERSION_PATTERN
 
 _ERROR_TEXT = {
     "400": "Malformed or invalid input; the message says what was wrong.",
@@ -46,9 +47,10 @@ def document(settings: Settings) -> dict:
         },
         "format": {"type": "string", "enum": list(FORMATS), "default": "json"},
     }
+    # the registry's own rules: a version it could hold or an alias it could set
     version_schema = {
         "type": "string",
-        "pattern": r"^([1-9][0-9]*|[A-Za-z][A-Za-z0-9_.-]{0,63})$",
+        "pattern": f"^({VERSION_PATTERN.pattern}|{ALIAS_PATTERN.pattern})$",
     }
     model_params = [
         _query(

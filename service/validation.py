@@ -16,12 +16,11 @@ import numpy as np
 import orjson
 
 from service.errors import ApiError, bad_request
+from trainer.registry.names import ALIAS_SPELLING, MAX_VERSION_DIGITS, is_alias_name
 
 JSON_MEDIA_TYPES = ("application/json",)
 _SMALL = 64  # values below which points are checked one by one
-_ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 _NON_FINITE = re.compile(rb"NaN|Infinity")
-_MAX_VERSION_DIGITS = 18  # fits in a signed 64-bit integer
 
 
 def require_json(content_type: str | None) -> None:
@@ -74,55 +73,73 @@ def parse_points(
     Parameters
     ----------
     doc : the parsed JSON body, expected `{"points": [[x1, ..., x_n_features], ...]}`
-    body : the raw bytes it was parsed from (used to spot JSON booleans cheaply)
+    body : the raw bytes it was parsed from (see `only_known_strings`)
 
     Returns
     -------
     X : (n_samples, n_features) float64
     """
     points = _only_field(doc, "points", '{"points": [[x1, x2], ...]}')
+    _check_count(points, max_points)
+    # many values: whole-array checks first, and the walk below only on a problem;
+    # a few values: walking them in Python is cheaper than numpy's set-up
+    large = len(points) * n_features > _SMALL
+    X = _as_matrix(doc, body, n_features) if large else None
+    if X is None or not _within(X, max_abs):
+        _raise_first_problem(points, n_features, max_abs)
+        require_unique_keys(doc, body)
+        X = np.array(points, dtype=np.float64)
+    return X
+
+
+def only_known_strings(doc: dict, body: bytes) -> bool:
+    """Whether every quote character in `body` belongs to one of `doc`'s own strings.
+
+    `doc` is the object `body` was parsed into; its own strings are its keys and its
+    string values, two quotes each. Any other `"` in the body is a key given again
+    (orjson keeps the last of repeated keys, so a repeat leaves no trace in `doc`), a
+    string deeper down, or one escaped inside a string: it can only add to the count.
+    So True is proof, for the cost of a byte count, that no key repeats and no string
+    hides in the nested values. False may be a false alarm only when `doc`'s own keys
+    or values hold a quote, or nested values hold strings: callers that act on False
+    have checked the document first (every field name and value the API accepts is
+    quote-free, and its nested values are numbers).
+    """
+    n_strings = len(doc)
+    for value in doc.values():  # a loop: half the cost of sum() over a generator
+        n_strings += isinstance(value, str)
+    return body.count(b'"') == 2 * n_strings
+
+
+def _check_count(points: object, max_points: int) -> None:
     if not isinstance(points, list):
         raise bad_request(
             "invalid_points",
             f"points must be a list of points, got {_json_type(points)}",
         )
-    n_samples = len(points)
-    if n_samples == 0:
+    if not points:
         raise bad_request("invalid_points", "points is empty; send at least one point")
-    if n_samples > max_points:
+    if len(points) > max_points:
         raise ApiError(
             413,
             "too_many_points",
-            f"{n_samples} points sent; the limit is {max_points} per request",
+            f"{len(points)} points sent; the limit is {max_points} per request",
         )
-    if n_samples * n_features <= _SMALL:
-        # a few values: checking each in Python is cheaper than numpy's set-up
-        _raise_first_problem(points, n_features, max_abs)
-        if body.count(b'"') != 2:  # require_unique_keys(body, 1), inlined: hot path
-            require_unique_keys(body, 1)
-        return np.array(points, dtype=np.float64)
-    # (_as_matrix only accepts a body with one key, so no repeated one)
-    X = _as_matrix(points, body, n_features)
-    if X is not None and _within(X, max_abs):
-        return X
-    _raise_first_problem(points, n_features, max_abs)
-    require_unique_keys(body, 1)
-    # every value checked one by one (a cheap scan raised a false alarm): build it
-    return np.array(points, dtype=np.float64)
 
 
-def _as_matrix(points: list, body: bytes, n_features: int) -> np.ndarray | None:
+def _as_matrix(doc: dict, body: bytes, n_features: int) -> np.ndarray | None:
     """The points as a matrix if they are certainly all numbers, else None.
 
     numpy's float conversion would accept "1.5", true and null (as 1.5, 1.0, nan), so
-    the raw body is checked first: with the single field already known to be
-    "points", two quote characters mean no string anywhere; outside strings "u" only
-    occurs in true and null and "a" only in false (a one-byte search is a memchr).
-    Rows that are lists of the right length then leave only numbers (or nested lists
-    and objects, which fail below).
+    the raw body is checked first: with the single field known to be "points", no
+    string is left anywhere (`only_known_strings`, which also rules out a repeated
+    key); outside strings "u" only occurs in true and null and "a" only in false (a
+    one-byte search is a memchr). Rows that are lists of the right length then leave
+    only numbers (or nested lists and objects, which fail below).
     """
+    points = doc["points"]
     if (
-        body.count(b'"') != 2
+        not only_known_strings(doc, body)
         or b"u" in body  # true, null
         or b"a" in body  # false
         or set(map(type, points)) != {list}
@@ -172,16 +189,15 @@ def check_number(value: object, where: str, max_abs: float, code: str) -> float:
     return float(value)
 
 
-def require_unique_keys(body: bytes, n_strings: int) -> None:
+def require_unique_keys(doc: dict, body: bytes) -> None:
     """400 when the body gives a field twice, like `{"points": 1, "points": [[0, 1]]}`.
 
     orjson keeps the last of repeated keys without a word, and a proxy or client library
-    may keep the first: such a body means two things, so it is refused. Called once the
-    document is valid, when its only strings are its keys and known values without
-    quote characters inside: `n_strings` of them, two quotes each. More quotes than
-    that can only be a repeated key, and counting bytes costs nearly nothing.
+    may keep the first: such a body means two things, so it is refused. Call it once
+    `doc` is validated (see `only_known_strings`, which then decides for the cost of a
+    byte count); only a body with a repeat is parsed again, to name the key.
     """
-    if body.count(b'"') == 2 * n_strings:
+    if only_known_strings(doc, body):
         return
     repeated: list[str] = []
 
@@ -267,12 +283,12 @@ def parse_version(raw: str | None) -> int | str | None:
         return None
     if raw.isascii() and raw.isdigit():
         # no version has more digits; int() refuses over 4300 of them anyway
-        if len(raw.lstrip("0")) > _MAX_VERSION_DIGITS:
+        if len(raw.lstrip("0")) > MAX_VERSION_DIGITS:
             raise ApiError(
                 404,
                 "version_not_found",
                 f"no version {raw[:20]}...: versions are numbered from 1 upward and "
-                f"have at most {_MAX_VERSION_DIGITS} digits",
+                f"have at most {MAX_VERSION_DIGITS} digits",
             )
         version = int(raw)
         if version < 1:
@@ -280,11 +296,12 @@ def parse_version(raw: str | None) -> int | str | None:
                 "invalid_parameter", "version must be a positive integer or an alias"
             )
         return version
-    if not _ALIAS.fullmatch(raw):
+    if not is_alias_name(raw):
+        # the registry's own rule: an alias it could never hold is a malformed
+        # request, not an unknown alias
         raise bad_request(
             "invalid_parameter",
-            "version must be a positive integer or an alias name "
-            "(letters, digits, '_', '.', '-'; starting with a letter)",
+            f"version must be a positive integer or an alias name ({ALIAS_SPELLING})",
         )
     return raw
 

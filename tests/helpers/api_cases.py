@@ -91,6 +91,11 @@ REJECTIONS = [
     _predict(
         "unknown alias", 404, "version_not_found", _points(1), query="?version=nightly"
     ),
+    # an alias no registry can hold is malformed, not unknown (it was a 404 while the
+    # service allowed '.' in aliases and the registry did not)
+    _predict(
+        "alias with a dot", 400, "invalid_parameter", _points(1), query="?version=v1.2"
+    ),
     # /boundary
     Case(
         "x bounds reversed", "GET", "/boundary?x_min=1&x_max=0", 400, "invalid_bounds"
@@ -160,6 +165,14 @@ REJECTIONS = [
         400,
         "invalid_parameter",
     ),
+    Case(
+        "dotted alias manifest",
+        "GET",
+        "/models/moons/versions/a.b",
+        400,
+        "invalid_parameter",
+    ),
+    Case("put boundary", "PUT", "/boundary", 405, "method_not_allowed"),
     Case("unknown route", "GET", "/nope", 404, "not_found"),
     Case("get predict", "GET", "/predict", 405, "method_not_allowed"),
     Case("delete models", "DELETE", "/models", 405, "method_not_allowed"),

@@ -2,7 +2,8 @@
 
 Each of them becomes part of a path, so each is checked against a strict pattern
 before any path is built: no separators, no dot-names, no signs or leading zeros.
-Shared by the registry, the alias file and the CLI; stdlib only.
+Shared by the registry, the alias file, the CLI and the service (which refuses at the
+door a version or alias the registry could never hold); stdlib only.
 """
 
 import re
@@ -12,25 +13,32 @@ from trainer.errors import InvalidNameError
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 # Aliases start with a letter so that one can never be mistaken for a version number.
 ALIAS_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
-VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,17}")
+_THEN_PLAIN = "then up to 63 letters, digits, '_' or '-'"
+# the alias rule in words, for messages that must say what an alias may be
+ALIAS_SPELLING = f"a letter, {_THEN_PLAIN}"
+MAX_VERSION_DIGITS = 18  # fits in a signed 64-bit integer
+VERSION_PATTERN = re.compile(rf"[1-9][0-9]{{0,{MAX_VERSION_DIGITS - 1}}}")
 
 
 def check_name(name: object) -> str:
     """Return `name` if it is a plain model name, else raise InvalidNameError."""
-    return _check_plain(name, NAME_PATTERN, "model name", "a letter or digit")
+    spelling = f"a letter or digit, {_THEN_PLAIN}"
+    return _check_plain(name, NAME_PATTERN, "model name", spelling)
 
 
 def check_alias(alias: object) -> str:
     """Return `alias` if it is a plain alias name, else raise InvalidNameError."""
-    return _check_plain(alias, ALIAS_PATTERN, "alias", "a letter")
+    return _check_plain(alias, ALIAS_PATTERN, "alias", ALIAS_SPELLING)
 
 
-def _check_plain(value: object, pattern: re.Pattern, what: str, first: str) -> str:
+def is_alias_name(text: str) -> bool:
+    """Whether `text` is spelt like an alias (set or not: that is the registry's)."""
+    return ALIAS_PATTERN.fullmatch(text) is not None
+
+
+def _check_plain(value: object, pattern: re.Pattern, what: str, spelling: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise InvalidNameError(
-            f"{what} {value!r} is not a plain name ({first}, then up to 63 letters, "
-            "digits, '_' or '-')"
-        )
+        raise InvalidNameError(f"{what} {value!r} is not a plain name ({spelling})")
     return value
 
 

@@ -9,6 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service import create_app
+from service.fastpath import HOT_ROUTES
 from service.settings import Settings
 from tests.helpers.api_cases import JSON, REJECTIONS
 from tests.helpers.registry_helpers import forward_from_disk, publish_network
@@ -276,6 +277,37 @@ def test_openapi_documents_every_route_and_the_limits(registry):
     for path, operations in doc["paths"].items():
         rule = re.sub(r"\{(\w+)\}", r"<\1>", path)
         assert set(operations) <= app_rules.get(rule, set()), path
+
+
+def test_the_hot_routes_are_flask_rules_the_fast_path_serves_in_full(client):
+    # declared once (HOT_ROUTES): Flask routes them (405, OPTIONS, url_map) but never
+    # runs a view for them, so every method their rules match must reach the fast path
+    app = client.application
+    served = {(route.method, route.path) for route in HOT_ROUTES}
+    served |= {("HEAD", path) for method, path in served if method == "GET"}
+    viewless = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in app.view_functions
+    ]
+    assert {rule.rule for rule in viewless} == {path for _, path in served}
+    for rule in viewless:
+        assert {(m, rule.rule) for m in rule.methods - {"OPTIONS"}} <= served
+    assert {(m, r.rule) for r in viewless for m in r.methods} >= served
+
+
+def test_head_boundary_is_get_without_the_body(client):
+    get = client.get("/boundary?nx=5&ny=4")
+    head = client.head("/boundary?nx=5&ny=4")
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["Content-Length"] == str(len(get.data))
+    for name in ("Content-Type", "X-Model", "X-Model-Version"):
+        assert head.headers[name] == get.headers[name]
+    refused = client.head("/boundary?nx=0")
+    assert refused.status_code == 400 and refused.data == b""
+    assert refused.mimetype == "application/json"
+    allow = client.head("/predict").headers["Allow"]
+    assert sorted(allow.split(", ")) == ["OPTIONS", "POST"]
 
 
 @pytest.mark.parametrize(

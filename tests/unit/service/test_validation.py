@@ -1,20 +1,26 @@
 """Every way a client can get /predict and /boundary input wrong, without a server."""
 
 import math
+import re
 
 import numpy as np
 import pytest
 
 from service.errors import ApiError
 from service.grid_fields import GridRequest, parse_grid_body, parse_grid_query
+from service.openapi import document
+from service.settings import Settings
 from service.validation import (
     check_body_size,
+    only_known_strings,
     parse_json,
     parse_points,
     parse_version,
     query_fields,
     require_json,
 )
+from trainer.errors import InvalidNameError
+from trainer.registry.names import check_alias
 
 MAX_POINTS, MAX_ABS, MAX_CELLS = 1000, 1e6, 100_000
 
@@ -172,10 +178,41 @@ def test_versions_are_numbers_or_aliases(raw, parsed):
     assert parse_version(raw) == parsed
 
 
-@pytest.mark.parametrize("raw", ["0", "-1", "1.5", "", "x" * 100, "has space"])
+@pytest.mark.parametrize(
+    "raw", ["0", "-1", "1.5", "", "x" * 100, "has space", "a.b", "v1.2", "_x", "é"]
+)
 def test_bad_versions_are_400(raw):
     error = rejection(parse_version, raw)
     assert (error.status, error.code) == (400, "invalid_parameter")
+    if not raw.isdigit():
+        assert "an alias name (a letter, then up to 63 letters" in error.message
+
+
+VERSION_SPELLINGS = [
+    "1", "7", "42", "9" * 18, "production", "canary-2", "a_b", "A" + "b" * 63,
+    "0", "01", "-1", "+1", "1.5", "", " 1", "a.b", "v1.2", "_x", "-x", "a/b", "a b",
+    "A" + "b" * 64, "é", "x\n",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", VERSION_SPELLINGS)
+def test_the_service_and_openapi_take_the_aliases_the_registry_can_hold(raw):
+    # one rule, trainer.registry.names: what parse_version lets through as an alias
+    # is what the registry accepts, and the document's pattern says the same
+    try:
+        as_alias = isinstance(parse_version(raw), str)
+    except ApiError:
+        as_alias = False
+    try:
+        check_alias(raw)
+        holdable = True
+    except InvalidNameError:
+        holdable = False
+    assert as_alias == holdable
+    operation = document(Settings())["paths"]["/models/{name}/versions/{version}"]
+    pattern = operation["get"]["parameters"][1]["schema"]["pattern"]
+    digits = raw.isascii() and raw.isdigit() and not raw.startswith("0")
+    assert bool(re.fullmatch(pattern, raw)) == (holdable or digits)
 
 
 def test_grid_query_defaults_and_conversions():
@@ -256,6 +293,21 @@ def test_a_field_given_twice_is_refused_not_resolved(body):
     error = rejection(points_from, body)
     assert (error.status, error.code) == (400, "duplicate_field")
     assert "'points' is given twice" in error.message
+
+
+@pytest.mark.parametrize(
+    ("body", "known"),
+    [
+        (b'{"points": [[1, 2]]}', True),
+        (b'{"nx": 1, "format": "npy"}', True),
+        (b'{"p\\u006fints": [[1, 2]]}', True),  # an escape is no quote
+        (b'{"points": [[1, 2]], "points": [[1, 2]]}', False),  # a repeated key
+        (b'{"points": [["1", 2]]}', False),  # a string deeper down
+        (b'{"format": "a\\"b"}', False),  # a quote inside a string
+    ],
+)
+def test_only_known_strings_counts_the_quotes_of_the_documents_own_strings(body, known):
+    assert only_known_strings(parse_json(body), body) is known
 
 
 def test_a_grid_field_given_twice_is_refused():
