@@ -11,6 +11,7 @@ from flask import Flask, Response
 from flask.globals import request_ctx
 
 from service import api, errors, instrument, logs, metrics
+from service.auth import Authenticated, TokenFile
 from service.cache import BytesCache
 from service.fastpath import FastPath
 from service.handlers import ROUTE_KEY, Context
@@ -69,5 +70,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api.bp)
     errors.register(app)
     # outermost first: observe every request; serve the hot routes without Flask
-    app.wsgi_app = instrument.Instrumented(FastPath(app.wsgi_app, context))
+    served = FastPath(app.wsgi_app, context)
+    if settings.api_tokens_file is not None:
+        # inside the instrumentation, so refused requests are counted and logged too
+        served = Authenticated(served, TokenFile(settings.api_tokens_file))
+    app.wsgi_app = instrument.Instrumented(served)
     return app

@@ -5,6 +5,7 @@ client may send (maxItems, minimum, maximum) and every error it can get back, an
 numbers come from the same Settings the validators enforce.
 """
 
+from service.auth import OPEN_PATHS, OPEN_PREFIXES
 from service.boundary import MARGIN
 from service.grid_fields import DEFAULT_GRID_SIZE, FORMATS
 from service.openapi_schemas import schemas
@@ -17,10 +18,31 @@ _ERROR_TEXT = {
     "413": "Too many points, grid cells or body bytes.",
     "415": "The body is not declared as JSON.",
     "503": "No verified version of the model is loaded yet.",
+    "401": "No bearer token, or one that is not listed (SCRATCHNET_API_TOKENS_FILE).",
 }
 
 
 def document(settings: Settings) -> dict:
+    spec = _document(settings)
+    if settings.api_tokens_file is not None:
+        _require_tokens(spec)
+    return spec
+
+
+def _require_tokens(spec: dict) -> None:
+    """Mark every route but the probes and metrics as needing a bearer token."""
+    spec["components"]["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer"}
+    }
+    for path, operations in spec["paths"].items():
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+            continue
+        for operation in operations.values():
+            operation["security"] = [{"bearer": []}]
+            operation["responses"] |= _errors("401")
+
+
+def _document(settings: Settings) -> dict:
     bound = settings.max_abs_feature
     number = {"type": "number", "minimum": -bound, "maximum": bound}
     size = {

@@ -28,6 +28,9 @@ class Settings:
     # rendered /boundary responses kept per worker; 0 turns the cache off
     boundary_cache_bytes: int = 64 * 1024 * 1024
     log_level: str = "INFO"
+    # bearer tokens, one a line; None leaves every route open (a laptop, or a network
+    # policy that already admits only trusted clients)
+    api_tokens_file: Path | None = None
 
     def __post_init__(self) -> None:
         _require(self.poll_seconds >= 0, "SCRATCHNET_POLL_SECONDS must be >= 0")
@@ -85,4 +88,5 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "version_cache_size": ("SCRATCHNET_VERSION_CACHE", int),
     "boundary_cache_bytes": ("SCRATCHNET_BOUNDARY_CACHE_MB", _mebibytes),
     "log_level": ("SCRATCHNET_LOG_LEVEL", _log_level),
+    "api_tokens_file": ("SCRATCHNET_API_TOKENS_FILE", Path),
 }

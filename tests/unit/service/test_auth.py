@@ -6,7 +6,12 @@ import os
 
 import pytest
 
+from service import create_app
 from service.auth import Authenticated, TokenFile, TokenFileError
+from service.openapi import document
+from service.settings import Settings
+from tests.helpers.registry_helpers import publish_network
+from trainer.registry import Registry
 
 
 def _app(environ, start_response):
@@ -142,3 +147,57 @@ def test_tokens_are_never_logged(app, token_path, caplog):
         call(app, "/predict", "Bearer delta-secret")
     for secret in ("wrong-secret", "alpha-token", "delta-secret"):
         assert secret not in caplog.text
+
+
+# --- wired into the app ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def secured_client(tmp_path_factory):
+
+    root = tmp_path_factory.mktemp("models")
+    publish_network(Registry(root), "moons", seed=1)
+    tokens = root.parent / "tokens"
+    tokens.write_text("client-token\n")
+    settings = Settings(registry=root, poll_seconds=0, api_tokens_file=tokens)
+    return create_app(settings).test_client()
+
+
+def test_the_app_refuses_a_prediction_without_a_token(secured_client):
+    response = secured_client.post("/predict", json={"points": [[0.0, 0.0]]})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_the_app_answers_a_prediction_with_a_token(secured_client):
+    response = secured_client.post(
+        "/predict",
+        json={"points": [[0.0, 0.0]]},
+        headers={"Authorization": "Bearer client-token"},
+    )
+    assert response.status_code == 200
+    assert len(response.get_json()["labels"]) == 1
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+def test_the_app_leaves_probes_and_metrics_open(secured_client, path):
+    assert secured_client.get(path).status_code == 200
+
+
+def test_the_document_says_which_routes_need_a_token(secured_client):
+    response = secured_client.get(
+        "/openapi.json", headers={"Authorization": "Bearer client-token"}
+    )
+    spec = response.get_json()
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert spec["paths"]["/predict"]["post"]["security"] == [{"bearer": []}]
+    assert "401" in spec["paths"]["/models"]["get"]["responses"]
+    assert "security" not in spec["paths"]["/healthz"]["get"]
+
+
+def test_without_a_token_file_the_document_has_no_security(tmp_path):
+
+    spec = document(Settings(registry=tmp_path))
+    assert "securitySchemes" not in spec["components"]
+    assert "401" not in spec["paths"]["/predict"]["post"]["responses"]
