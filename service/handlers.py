@@ -30,6 +30,7 @@ from service.validation import (
     parse_points,
     parse_version,
     query_fields,
+    require_identity_encoding,
     require_json,
 )
 
@@ -138,11 +139,22 @@ def query(environ: dict, allowed: tuple[str, ...], hint: str = "") -> dict[str, 
 def json_body(environ: dict, settings: Settings) -> bytes:
     """The request body, after the 415 and 413 checks; never read past the limit."""
     require_json(environ.get("CONTENT_TYPE"))
+    require_identity_encoding(environ.get("HTTP_CONTENT_ENCODING"))
     length = environ.get("CONTENT_LENGTH", "")
     stream = environ["wsgi.input"]
     if length.isdigit():
-        check_body_size(int(length), settings.max_body_bytes)
-        return _read(stream, int(length))
+        announced = int(length)
+        check_body_size(announced, settings.max_body_bytes)
+        body = _read(stream, announced)
+        if len(body) < announced:
+            # the client closed its side early: what arrived may parse, but it is
+            # not the request that was announced
+            raise bad_request(
+                "unreadable_body",
+                f"the connection closed after {len(body)} of the {announced} body "
+                "bytes its Content-Length announced",
+            )
+        return body
     if environ.get("wsgi.input_terminated"):
         # chunked: read up to one byte past the limit to know it was passed
         body = _read(stream, settings.max_body_bytes + 1)

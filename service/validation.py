@@ -36,6 +36,20 @@ def require_json(content_type: str | None) -> None:
     )
 
 
+def require_identity_encoding(content_encoding: str | None) -> None:
+    """415 for a compressed body: the limits are on the bytes we parse, so a gzip body
+    would either be read as garbage JSON or let a small upload expand past them."""
+    encoding = (content_encoding or "").strip().lower()
+    if encoding in ("", "identity"):
+        return
+    raise ApiError(
+        415,
+        "unsupported_encoding",
+        f"request bodies must not be compressed (got Content-Encoding: {encoding}); "
+        "send the JSON uncompressed",
+    )
+
+
 def check_body_size(n_bytes: int | None, max_body_bytes: int) -> None:
     if n_bytes is not None and n_bytes > max_body_bytes:
         raise ApiError(

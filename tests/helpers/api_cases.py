@@ -60,6 +60,13 @@ REJECTIONS = [
     _predict("ragged in many", 400, "invalid_points", _points(99)[:-2] + b", [0]]}"),
     # /predict framing
     _predict(
+        "gzip body",
+        415,
+        "unsupported_encoding",
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03",
+        {**JSON, "Content-Encoding": "gzip"},
+    ),
+    _predict(
         "form body",
         415,
         "unsupported_media_type",

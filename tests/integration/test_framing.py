@@ -130,3 +130,16 @@ def test_requests_gunicorn_refuses_still_get_json(
         pytest.skip("a deployed service may sit behind a proxy with its own errors")
     reply_status, body = exchange(service_url, request_bytes)
     assert error_code(reply_status, body, status) == code
+
+
+@pytest.mark.parametrize("path", [b"/predict", b"/boundary"])
+def test_a_body_shorter_than_its_content_length_is_a_400(service_url, path):
+    # complete JSON, but 74 bytes short of what was announced, then the client closes
+    body = b'{"points": [[0.5, 0.25]]}' if path == b"/predict" else b'{"nx": 3}'
+    request = (
+        b"POST " + path + b" HTTP/1.1\r\n" + HEAD
+        + b"Content-Type: application/json\r\n"
+        + b"Content-Length: " + str(len(body) + 74).encode() + b"\r\n\r\n" + body
+    )  # fmt: skip
+    status, reply = exchange(service_url, request)
+    assert error_code(status, reply, 400) == "unreadable_body"

@@ -93,3 +93,24 @@ def test_a_post_boundary_without_any_body_takes_the_defaults(app):
     )
     assert status == 200
     assert (len(body["x"]), len(body["y"])) == (200, 200)
+
+
+@pytest.mark.parametrize(("path"), ["/predict", "/boundary"])
+def test_a_body_shorter_than_its_content_length_is_a_400(app, path):
+    # what gunicorn hands over when the client closes early: the bytes that came
+    complete = b'{"points": [[0.5, 0.25]]}' if path == "/predict" else b'{"nx": 3}'
+    status, body = call(
+        app,
+        "POST",
+        path,
+        io.BytesIO(complete),
+        CONTENT_TYPE="application/json",
+        CONTENT_LENGTH=str(len(complete) + 74),
+        HTTP_TRANSFER_ENCODING="",
+        **{"wsgi.input_terminated": False},
+    )
+    assert status == 400
+    assert body["error"]["code"] == "unreadable_body"
+    assert (
+        f"after {len(complete)} of the {len(complete) + 74}" in body["error"]["message"]
+    )
