@@ -11,6 +11,7 @@ X-Model-Version headers always.
 from flask import Blueprint, Response, current_app, request
 
 from service import handlers, metrics
+from service.errors import ApiError
 from service.fastpath import methods_by_path
 from service.handlers import Context, Reply, json_reply, query
 
@@ -66,6 +67,13 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
+    draining = _context().settings.draining_file
+    if draining is not None and draining.exists():
+        # gunicorn got SIGTERM and serves on for the drain period: fail readiness
+        # first, so a load balancer stops sending before the socket closes
+        raise ApiError(
+            503, "draining", "shutting down: finishing the requests in flight"
+        )
     # Unavailable (503) until the default model has a verified version loaded
     model = handlers.resolve_model(request.environ, _context(), {})
     ready = {"status": "ready", "model": model.name, "version": model.version}

@@ -31,6 +31,9 @@ class Settings:
     # bearer tokens, one a line; None leaves every route open (a laptop, or a network
     # policy that already admits only trusted clients)
     api_tokens_file: Path | None = None
+    # set by deploy/gunicorn.conf.py, not by hand: the master creates this file on
+    # SIGTERM and /readyz answers 503 while it exists (the drain period)
+    draining_file: Path | None = None
 
     def __post_init__(self) -> None:
         _require(self.poll_seconds >= 0, "SCRATCHNET_POLL_SECONDS must be >= 0")
@@ -89,4 +92,5 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "boundary_cache_bytes": ("SCRATCHNET_BOUNDARY_CACHE_MB", _mebibytes),
     "log_level": ("SCRATCHNET_LOG_LEVEL", _log_level),
     "api_tokens_file": ("SCRATCHNET_API_TOKENS_FILE", Path),
+    "draining_file": ("SCRATCHNET_DRAINING_FILE", Path),
 }

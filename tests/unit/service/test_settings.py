@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from service import create_app
 from service.settings import Settings
 from tests.helpers.registry_helpers import publish_network
 from trainer.registry import Registry
@@ -83,3 +84,21 @@ def test_the_serving_path_never_imports_sklearn_or_matplotlib(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert "HEAVY=\n" in result.stdout
+
+
+def test_readiness_fails_while_the_draining_file_exists(tmp_path):
+
+    registry = Registry(tmp_path / "models")
+    publish_network(registry, "moons", seed=1)
+    draining = tmp_path / "draining"
+    client = create_app(
+        Settings(registry=registry.root, poll_seconds=0, draining_file=draining)
+    ).test_client()
+    assert client.get("/readyz").status_code == 200
+    draining.touch()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "draining"
+    # everything else is still served through the drain period
+    assert client.post("/predict", json={"points": [[0, 0]]}).status_code == 200
+    assert client.get("/healthz").status_code == 200
