@@ -57,7 +57,7 @@ def version_manifest(name: str, version: str) -> Response:
 def _manifest(fields: dict[str, str]) -> Response:
     query(request.environ, ())
     model = handlers.resolve_model(request.environ, _context(), fields)
-    return _response(json_reply(model.manifest, model))
+    return _response(json_reply(handlers.public_manifest(model.manifest), model))
 
 
 @bp.get("/healthz")

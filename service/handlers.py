@@ -7,6 +7,7 @@ them straight from WSGI; the blueprint's views use the helpers shared by every r
 """
 
 from dataclasses import dataclass
+from pathlib import PurePath
 from urllib.parse import parse_qsl
 
 import orjson
@@ -179,6 +180,20 @@ def _read(stream: object, n_bytes: int) -> bytes:
             "the request body could not be read: a malformed chunked encoding or a "
             "connection closed before the end of the body",
         ) from exc
+
+
+def public_manifest(manifest: dict) -> dict:
+    """The manifest as served over HTTP: a CSV dataset by its file name, never a path.
+
+    Versions published before the trainer stopped recording paths carry the training
+    machine's absolute path; the file name and the sha256 beside it identify the data.
+    """
+    dataset = manifest.get("training", {}).get("dataset", {})
+    if not isinstance(dataset, dict) or "path" not in dataset:
+        return manifest
+    public = {key: value for key, value in dataset.items() if key != "path"}
+    public["file"] = PurePath(str(dataset["path"])).name
+    return {**manifest, "training": {**manifest["training"], "dataset": public}}
 
 
 def resolve_model(environ: dict, context: Context, fields: dict) -> ServedModel:

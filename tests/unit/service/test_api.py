@@ -330,3 +330,29 @@ def test_grid_fields_in_a_post_boundary_query_point_to_the_body(client):
     response = client.post("/boundary?nx=3", json={})
     error = assert_error(response, 400, "unknown_parameter")
     assert "JSON body" in error["message"]
+
+
+def test_a_served_manifest_names_a_csv_file_without_its_path(tmp_path):
+    # versions published before the trainer recorded only file names carry a path
+    registry = Registry(tmp_path / "models")
+    publish_network(registry, "moons", seed=1)
+    loaded = registry.load("moons", 1)
+    fields = {
+        key: value
+        for key, value in loaded.manifest.items()
+        if key not in ("schema_version", "name", "version", "files", "manifest_digest")
+        and key not in ("created_at", "trainer_version")
+    }
+    secret = "/home/alice/private/points.csv"
+    fields["training"] = {
+        **fields["training"],
+        "dataset": {"name": "csv", "path": secret, "sha256": "ab" * 32},
+    }
+    version = registry.publish("moons", loaded.coefs, loaded.intercepts, fields)
+    client = make_client(registry)
+    for url in ("/models/moons", f"/models/moons/versions/{version}"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "/home/alice" not in response.get_data(as_text=True)
+        dataset = response.get_json()["training"]["dataset"]
+        assert dataset["file"] == "points.csv" and dataset["sha256"] == "ab" * 32
