@@ -81,7 +81,7 @@ SERVED_VERSION = Gauge(
 
 
 class StoreEvents:
-    """The store's events as metrics (implements service.store.Events)."""
+    """The store's events as metrics (implements service.catalog.Events)."""
 
     def reloaded(self, name: str, version: int) -> None:
         RELOADS.labels(name, str(version)).inc()
