@@ -49,29 +49,19 @@ def resolve_grid(request: GridRequest, model: ServedModel) -> Grid:
             f"a decision boundary is drawn over two features; model {model.name!r} "
             f"version {model.version} takes {model.n_features}",
         )
-    x_min, x_max, y_min, y_max = default_bounds(model)
-    # plain ifs, not a loop over the four: this runs on every /boundary request
-    if request.x_min is not None:
-        x_min = request.x_min
-    if request.x_max is not None:
-        x_max = request.x_max
-    if request.y_min is not None:
-        y_min = request.y_min
-    if request.y_max is not None:
-        y_max = request.y_max
-    if not x_min < x_max:
-        raise _reversed("x", x_min, x_max)
-    if not y_min < y_max:
-        raise _reversed("y", y_min, y_max)
-    return Grid(x_min, x_max, y_min, y_max, request.nx, request.ny)
-
-
-def _reversed(axis: str, low: float, high: float) -> Exception:
-    return bad_request(
-        "invalid_bounds",
-        f"{axis}_min must be less than {axis}_max, got {axis}_min={low:g} and "
-        f"{axis}_max={high:g}",
+    given = (request.x_min, request.x_max, request.y_min, request.y_max)
+    x_min, x_max, y_min, y_max = (
+        default if bound is None else bound
+        for bound, default in zip(given, default_bounds(model), strict=True)
     )
+    for axis, low, high in (("x", x_min, x_max), ("y", y_min, y_max)):
+        if not low < high:
+            raise bad_request(
+                "invalid_bounds",
+                f"{axis}_min must be less than {axis}_max, got {axis}_min={low:g} and "
+                f"{axis}_max={high:g}",
+            )
+    return Grid(x_min, x_max, y_min, y_max, request.nx, request.ny)
 
 
 def default_bounds(model: ServedModel) -> tuple[float, float, float, float]:

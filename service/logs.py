@@ -62,22 +62,12 @@ def configure(level: str) -> None:
 
 def access_line(fields: dict) -> None:
     """Write one pre-built access line, bypassing LogRecord machinery (hot path)."""
-    line = orjson.dumps({"ts": _timestamp(time.time()), **fields}, default=str)
+    # the same ISO 8601 timestamp as JsonFormatter's
+    now = datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds")
+    line = orjson.dumps({"ts": now, **fields}, default=str)
     stream = sys.stdout
     stream.write(line.decode() + "\n")
     stream.flush()
-
-
-_second: list = [None, ""]
-
-
-def _timestamp(now: float) -> str:
-    # ISO 8601 like the formatter's; the seconds part is formatted once per second
-    second = int(now)
-    if _second[0] != second:
-        _second[0] = second
-        _second[1] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{_second[1]}.{int((now - second) * 1000):03d}+00:00"
 
 
 def request_id(header: str | None) -> str:

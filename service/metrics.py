@@ -81,7 +81,7 @@ SERVED_VERSION = Gauge(
 
 
 class StoreEvents:
-    """The store's events as metrics (implements service.store.Events)."""
+    """The store's events as metrics (implements service.catalog.Events)."""
 
     def reloaded(self, name: str, version: int) -> None:
         RELOADS.labels(name, str(version)).inc()
@@ -91,42 +91,19 @@ class StoreEvents:
         VERIFICATION_FAILURES.labels(name, str(version)).inc()
 
 
-# label lookups take a lock and build a tuple; requests reuse the children instead
-_request_children: dict[tuple, tuple] = {}
-
-
 def observe_request(
     route: str, method: str, status: int, model: str, version: str, seconds: float
 ) -> None:
-    key = (route, method, status, model, version)
-    children = _request_children.get(key)
-    if children is None:
-        children = (
-            REQUESTS.labels(route, method, str(status), model, version),
-            LATENCY.labels(route, model),
-        )
-        _request_children[key] = children
-    children[0].inc()
-    children[1].observe(seconds)
+    REQUESTS.labels(route, method, str(status), model, version).inc()
+    LATENCY.labels(route, model).observe(seconds)
 
 
 def count_points(model: str, version: int, n_points: int) -> None:
-    _child(POINTS, model, version).inc(n_points)
+    POINTS.labels(model, str(version)).inc(n_points)
 
 
 def count_cells(model: str, version: int, n_cells: int) -> None:
-    _child(CELLS, model, version).inc(n_cells)
-
-
-_model_children: dict[tuple, Counter] = {}
-
-
-def _child(counter: Counter, model: str, version: int) -> Counter:
-    key = (counter, model, version)
-    child = _model_children.get(key)
-    if child is None:
-        child = _model_children[key] = counter.labels(model, str(version))
-    return child
+    CELLS.labels(model, str(version)).inc(n_cells)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -1,20 +1,20 @@
-"""The model store: which verified version of every model answers, kept current.
+"""The model store: which verified version of every model answers a request.
 
 Flask-free so it can be tested on a registry directory alone. Each gunicorn worker owns
-one store; a background thread polls the registry and, when a model's versions or
-aliases change, loads and verifies the new version beside the old one, then swaps a
-single reference. Requests only ever read that reference, so they never wait on a load.
+one store: a background thread polls the registry (service.catalog) and swaps in new
+versions; a request reads the state of the last poll, so it never waits on a load, and
+a version asked for by number comes from a small cache of loaded versions.
 """
 
 import logging
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Protocol
 
+from service.catalog import Catalog, Events, ModelState
+from service.failures import Failed
 from service.runtime import ServedModel
-from trainer.errors import NotFoundError, RegistryError, VerificationError
+from trainer.errors import NotFoundError, RegistryError
 
 log = logging.getLogger("scratchnet.store")
 
@@ -36,47 +36,6 @@ class Unavailable(RegistryError):
     code = "model_not_ready"
 
 
-class Events(Protocol):
-    """What the store reports as it works (metrics implement it)."""
-
-    def reloaded(self, name: str, version: int) -> None: ...
-
-    def verification_failed(self, name: str, version: int) -> None: ...
-
-
-class _NoEvents:
-    def reloaded(self, name: str, version: int) -> None:
-        pass
-
-    def verification_failed(self, name: str, version: int) -> None:
-        pass
-
-
-@dataclass(frozen=True)
-class Failed:
-    """Why a version did not verify, and its files' (name, size, mtime) when it did not.
-
-    A published version never changes, but one synced or copied in file by file
-    shows its directory before its last file: it fails once and must be looked at
-    again when its files change, though the model's version list does not.
-    """
-
-    reason: str
-    stamp: tuple
-
-
-@dataclass(frozen=True)
-class ModelState:
-    """What one worker knows of one model at its last poll; replaced, never mutated."""
-
-    name: str
-    token: tuple
-    versions: tuple[int, ...]
-    aliases: dict[str, int]
-    served: ServedModel | None
-    failures: dict[int, Failed] = field(default_factory=dict)
-
-
 class ModelStore:
     """Serves every model of a registry, each at its served version.
 
@@ -96,10 +55,8 @@ class ModelStore:
     ) -> None:
         self.registry = registry
         self.default_model = default_model
-        self._events = events or _NoEvents()
-        self._states: dict[str, ModelState] = {}
-        self._refresh_lock = threading.Lock()
-        self._cache: OrderedDict[tuple[str, int], ServedModel | Failed] = OrderedDict()
+        self._catalog = Catalog(registry, events)
+        self._cache: OrderedDict[tuple[str, int], ServedModel] = OrderedDict()
         self._cache_size = version_cache_size
         self._cache_lock = threading.Lock()
         self._stop = threading.Event()
@@ -115,7 +72,7 @@ class ModelStore:
         return self._serves(self.default_model)
 
     def _serves(self, name: str) -> bool:
-        state = self._states.get(name)
+        state = self._catalog.states.get(name)
         return state is not None and state.served is not None
 
     def get(
@@ -128,7 +85,8 @@ class ModelStore:
         name = name or self.default_model
         if not self._serves(name):
             self._catch_up()
-        state = self._states.get(name)
+        known = self._catalog.states
+        state = known.get(name)
         if state is None:
             if name == self.default_model:
                 raise Unavailable(
@@ -136,7 +94,7 @@ class ModelStore:
                     f"`python -m trainer train --name {name} --promote`"
                 )
             raise UnknownModel(
-                f"model {_short(name)} not found; known models: {_listed(self._states)}"
+                f"model {_short(name)} not found; known models: {_listed(known)}"
             )
         if version is None:
             if state.served is None:
@@ -150,7 +108,7 @@ class ModelStore:
             )
         if number not in state.versions:
             self._catch_up()  # published since this worker's last poll?
-            state = self._states.get(name, state)
+            state = self._catalog.states.get(name, state)
         if state.served is not None and state.served.version == number:
             return state.served
         if number not in state.versions:
@@ -158,9 +116,6 @@ class ModelStore:
                 f"model {name!r} has no version {number}; "
                 f"versions: {_listed(state.versions)}"
             )
-        failure = state.failures.get(number)
-        if failure is not None and self._still_failed(name, number, failure):
-            raise Unavailable(_failed(name, number, failure.reason))
         return self._load_cached(name, number)
 
     def _catch_up(self) -> None:
@@ -180,136 +135,46 @@ class ModelStore:
 
     def states(self) -> dict[str, ModelState]:
         """Every model this worker knows, by name (a snapshot)."""
-        return dict(self._states)
+        return dict(self._catalog.states)
 
     def _load_cached(self, name: str, number: int) -> ServedModel:
+        """A version that is not served: refused while its failure holds, else from
+        the cache of loaded versions, else loaded (and cached) now."""
+        failure = self._catalog.failed.current(name, number)
+        if failure is not None:
+            raise Unavailable(_failed(name, number, failure.reason))
         key = (name, number)
         with self._cache_lock:
-            entry = self._cache.get(key)
-            if entry is not None:
+            model = self._cache.get(key)
+            if model is not None:
                 self._cache.move_to_end(key)
-        if isinstance(entry, Failed) and not self._still_failed(name, number, entry):
-            entry = None
-        if entry is None:
-            try:
-                entry = self._load(name, number)
-            except OSError as exc:  # transient: not remembered, the client may retry
-                # the OS's words name server paths: they go to the log, not the client
-                log.error(
-                    "cannot read version",
-                    extra={"model": name, "version": number, "error": str(exc)},
-                )
-                raise Unavailable(
-                    f"model {name!r} version {number} could not be read just now "
-                    "(an I/O error, logged); try again"
-                ) from exc
-            if self._cache_size > 0:
-                with self._cache_lock:
-                    self._cache[key] = entry
-                    while len(self._cache) > self._cache_size:
-                        self._cache.popitem(last=False)
-        if isinstance(entry, Failed):
-            raise Unavailable(_failed(name, number, entry.reason))
-        return entry
-
-    def _load(self, name: str, number: int) -> ServedModel | Failed:
-        """The verified model, or why it did not verify: remembered like a success
-        until the version's files change (see Failed)."""
-        # taken before reading, so a file that lands during the load counts as a change
-        stamp = self.registry.version_stamp(name, number)
+                return model
         try:
-            return ServedModel(self.registry.load(name, number))
-        except VerificationError as exc:
+            loaded = self._catalog.load(name, number)
+        except OSError as exc:  # transient: not remembered, the client may retry
+            # the OS's words name server paths: they go to the log, not the client
             log.error(
-                "version failed verification",
+                "cannot read version",
                 extra={"model": name, "version": number, "error": str(exc)},
             )
-            self._events.verification_failed(name, number)
-            return Failed(str(exc), stamp)
+            raise Unavailable(
+                f"model {name!r} version {number} could not be read just now "
+                "(an I/O error, logged); try again"
+            ) from exc
+        if isinstance(loaded, Failed):
+            raise Unavailable(_failed(name, number, loaded.reason))
+        if self._cache_size > 0:
+            with self._cache_lock:
+                self._cache[key] = loaded
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return loaded
 
     # --- polling --------------------------------------------------------------------
 
     def refresh(self) -> None:
         """One poll: pick up new versions and alias changes of every model."""
-        with self._refresh_lock:
-            try:
-                names = self.registry.models()
-            except (RegistryError, OSError) as exc:
-                log.error("cannot list the registry", extra={"error": str(exc)})
-                return
-            states = {}
-            for name in names:
-                old = self._states.get(name)
-                try:
-                    token = self.registry.state_token(name)
-                    if (
-                        old is not None
-                        and old.token == token
-                        and self._failures_hold(old)
-                    ):
-                        states[name] = old
-                        continue
-                    states[name] = self._reload(name, token, old)
-                except (RegistryError, OSError) as exc:
-                    # a half-visible change (or a transient I/O error): keep what
-                    # answers now and look again at the next poll
-                    log.error(
-                        "cannot read model", extra={"model": name, "error": str(exc)}
-                    )
-                    if old is not None:
-                        states[name] = old
-            self._states = states  # the swap: one reference, atomic for readers
-
-    def _reload(self, name: str, token: tuple, old: ModelState | None) -> ModelState:
-        versions = tuple(self.registry.versions(name))
-        aliases = dict(self.registry.aliases(name))
-        wanted = self.registry.served_version(name)
-        served = old.served if old is not None else None
-        # a failure is kept while its version is listed and its files are unchanged
-        failures = {
-            number: failure
-            for number, failure in (old.failures if old is not None else {}).items()
-            if number in versions and self._still_failed(name, number, failure)
-        }
-        if wanted is not None and (served is None or served.version != wanted):
-            # the wanted version first; a worker with nothing loaded yet falls back to
-            # the newest older version that verifies, like its siblings still serve
-            fallbacks = (
-                [v for v in reversed(versions) if v < wanted] if served is None else []
-            )
-            for number in [wanted, *fallbacks]:
-                if number not in versions:
-                    # the production alias names a version that is not published
-                    # (deleted by hand): nothing to load, so like a version that
-                    # fails, it is skipped for an older one; /models shows the alias
-                    log.error(
-                        "alias names a version that is not published",
-                        extra={"model": name, "version": number},
-                    )
-                    continue
-                try:
-                    loaded = self._load(name, number)
-                except NotFoundError:  # removed between the listing and the load
-                    continue
-                if isinstance(loaded, Failed):
-                    failures[number] = loaded
-                    continue
-                failures.pop(number, None)
-                served = loaded
-                log.info("serving version", extra={"model": name, "version": number})
-                self._events.reloaded(name, number)
-                break
-        return ModelState(name, token, versions, aliases, served, failures)
-
-    def _failures_hold(self, state: ModelState) -> bool:
-        """Whether every version that failed still has the files it failed with."""
-        return all(
-            self._still_failed(state.name, number, failure)
-            for number, failure in state.failures.items()
-        )
-
-    def _still_failed(self, name: str, number: int, failure: Failed) -> bool:
-        return self.registry.version_stamp(name, number) == failure.stamp
+        self._catalog.refresh()
 
     def start(self, poll_seconds: float) -> None:
         """Poll every `poll_seconds` in a daemon thread (it dies with the worker)."""

@@ -297,3 +297,44 @@ def test_a_version_published_since_the_last_poll_is_answered_not_404(
         with pytest.raises(UnknownVersion, match="no version 9; versions: 1, 2"):
             store.get(version=9)
     assert len(polls) == 1
+
+
+def test_a_requested_version_that_fails_is_remembered_without_a_version_cache(
+    registry,
+):
+    # failures are kept by the book of failed versions, not by the cache of loaded
+    # versions: with no cache, a bad version is still not re-read on every request
+    publish_network(registry, seed=1)
+    publish_network(registry, seed=2)
+    corrupt_copy(registry.root, "moons", source=1, target=3)
+    registry.set_alias("moons", "production", 2)
+    loads = []
+
+    class CountingRegistry(Registry):
+        def load(self, name, version=None):
+            loads.append(version)
+            return super().load(name, version)
+
+    store, events = make_store(CountingRegistry(registry.root), version_cache_size=0)
+    loads.clear()
+    for _ in range(3):
+        with pytest.raises(Unavailable, match="version 3 failed verification"):
+            store.get(version=3)
+    assert loads == [3] and events.failures == [("moons", 3)]
+
+
+def test_a_failure_found_by_a_request_is_not_verified_again_by_the_poll(registry):
+    # one record per failed version: the poll that is then asked to serve it knows
+    publish_network(registry, seed=1)
+    publish_network(registry, seed=2)
+    corrupt_copy(registry.root, "moons", source=1, target=3)
+    registry.set_alias("moons", "production", 2)
+    store, events = make_store(registry)
+    with pytest.raises(Unavailable, match="version 3 failed verification"):
+        store.get(version=3)
+    assert events.failures == [("moons", 3)]
+    _point_production_at(registry, 3)  # set_alias would refuse a bad version
+    store.refresh()
+    assert store.get().version == 2  # keeps answering with what it had
+    assert events.failures == [("moons", 3)]  # not read, logged or counted again
+    assert "sha256" in store.states()["moons"].failures[3].reason
