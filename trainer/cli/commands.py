@@ -11,7 +11,15 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainer.cli import options as config
+from trainer.cli.options import (
+    OPTION,
+    OptionError,
+    RunOptions,
+    default_registry,
+    parse_option,
+    read_config,
+    resolve,
+)
 from trainer.errors import NotFoundError, VerificationError
 from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import STALE_SECONDS, Registry
@@ -65,16 +73,12 @@ def _options(
     args: argparse.Namespace,
     command_defaults: dict[str, Any] | None = None,
     publishes: bool = True,
-) -> config.RunOptions:
+) -> RunOptions:
     """The run's options: defaults < preset < --config file < command line."""
     # parsed again: --registry comes from the shared parser, not the option table
-    given = {
-        k: config.parse_option(k, v)
-        for k, v in vars(args).items()
-        if k in config.OPTION
-    }
-    from_file = config.read_config(args.config_file) if args.config_file else {}
-    options = config.resolve(given, from_file, command_defaults)
+    given = {k: parse_option(k, v) for k, v in vars(args).items() if k in OPTION}
+    from_file = read_config(args.config_file) if args.config_file else {}
+    options = resolve(given, from_file, command_defaults)
     check_name(options.name)
     # both are checked before training: a mistyped or read-only path in a cron job
     # is bad input (exit 2) found in a second, not an error after the whole run
@@ -101,19 +105,19 @@ def _check_writable_directory(what: str, directory: Path) -> None:
         where = "is not a directory" if existing == directory else (
             f"cannot be created: {str(existing)!r} is not a directory"
         )  # fmt: skip
-        raise config.OptionError(f"{what} {str(directory)!r} {where}")
+        raise OptionError(f"{what} {str(directory)!r} {where}")
     try:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
-        raise config.OptionError(
+        raise OptionError(
             f"{what} {str(directory)!r}: cannot write in {str(existing)!r} "
             f"({exc.strerror or exc})"
         ) from None
 
 
 def _registry(args: argparse.Namespace) -> Registry:
-    return Registry(getattr(args, "registry", None) or config.default_registry())
+    return Registry(getattr(args, "registry", None) or default_registry())
 
 
 def _train_summary(

@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from trainer.cli import commands
-from trainer.cli import options as config
 from trainer.cli.commands import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL,
     EXIT_OK,
     EXIT_VERIFY_FAILED,
 )
+from trainer.cli.options import OPTION, OPTIONS, Option, OptionError, parse_option
 from trainer.errors import (
     DataError,
     InvalidNameError,
@@ -30,7 +30,7 @@ from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import STALE_SECONDS
 
 BAD_INPUT = (
-    config.OptionError,
+    OptionError,
     DataError,
     TrainingError,
     InvalidNameError,
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         subparsers, "train", commands.train, "train a model and publish a version"
     )
     _add_config(train)
-    _add_options(train, [o for o in config.OPTIONS if o.key != "registry"])
+    _add_options(train, [o for o in OPTIONS if o.key != "registry"])
 
     sweep = _command(
         subparsers, "sweep", commands.sweep, "train one network per hidden size"
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     sizes = ",".join(str(size) for size in TUTORIAL_SIZES)
     _add_options(
         sweep,
-        [o for o in config.OPTIONS if o.fits or o.key == "name"],
+        [o for o in OPTIONS if o.fits or o.key == "name"],
         {"hidden": f"hidden sizes to compare, one network each ({sizes})"},
     )
     sweep.add_argument("--jobs", type=int, default=-1, help="parallel jobs (all cores)")
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_options(
         sweep,
-        [config.OPTION["report"], config.OPTION["json"]],
+        [OPTION["report"], OPTION["json"]],
         {
             "report": "write a grid of decision boundaries",
             "json": "print the table as JSON",
@@ -172,10 +172,9 @@ def _command(
 ) -> argparse.ArgumentParser:
     sub = subparsers.add_parser(name, help=text, description=text)
     sub.set_defaults(handler=handler)
+    # every command has it; `train` and `sweep` read it through the table
     sub.add_argument(
-        "--registry",
-        default=argparse.SUPPRESS,
-        help="registry directory (default: $SCRATCHNET_REGISTRY, else ./models)",
+        "--registry", default=argparse.SUPPRESS, help=OPTION["registry"].help
     )
     return sub
 
@@ -195,7 +194,7 @@ def _add_config(sub: argparse.ArgumentParser) -> None:
 
 def _add_options(
     sub: argparse.ArgumentParser,
-    options: Sequence[config.Option],
+    options: Sequence[Option],
     help_for: dict[str, str] | None = None,
 ) -> None:
     """Rows of the option table, each in the namespace only when given (so that a
@@ -222,11 +221,11 @@ def _add_options(
             )
 
 
-def _parser_for(option: config.Option) -> Callable[[str], Any]:
+def _parser_for(option: Option) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:
-            return config.parse_option(option.key, text)
-        except config.OptionError as exc:
+            return parse_option(option.key, text)
+        except OptionError as exc:
             # argparse already says "argument --flag: "; do not name it twice
             message = str(exc).removeprefix(f"{option.flag}: ")
             raise argparse.ArgumentTypeError(
