@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from trainer.cli.options import (
     OPTION,
-    OptionError,
     RunOptions,
     default_registry,
     parse_option,
     read_config,
     resolve,
 )
+from trainer.cli.values import OptionError
 from trainer.errors import NotFoundError, VerificationError
 from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import STALE_SECONDS, Registry

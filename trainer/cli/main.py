@@ -18,7 +18,8 @@ from trainer.cli.commands import (
     EXIT_OK,
     EXIT_VERIFY_FAILED,
 )
-from trainer.cli.options import OPTION, OPTIONS, Option, OptionError, parse_option
+from trainer.cli.options import OPTION, OPTIONS, Option, parse_option
+from trainer.cli.values import OptionError
 from trainer.errors import (
     DataError,
     InvalidNameError,

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from trainer.cli.options import OptionError
 from trainer.cli.training import TrainedModel, class_indices
+from trainer.cli.values import OptionError
 from trainer.nn import network
 
 INSTALL_HINT = "pip install 'scratchnet[plots]'"

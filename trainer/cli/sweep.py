@@ -11,7 +11,8 @@ from typing import Any
 from joblib import Parallel, delayed
 
 from trainer.cli import training
-from trainer.cli.options import OptionError, Recipe
+from trainer.cli.options import Recipe
+from trainer.cli.values import OptionError
 from trainer.registry import Registry
 
 

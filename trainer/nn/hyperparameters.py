@@ -39,7 +39,8 @@ class Rule:
         number = numbers.Integral if self.kind is int else numbers.Real
         if isinstance(value, bool) or not isinstance(value, number):
             return False
-        if not math.isfinite(value):
+        # integers are finite (and may be too large for a float to hold)
+        if not isinstance(value, numbers.Integral) and not math.isfinite(value):
             return False
         if self.low is not None and not (
             value > self.low if self.strict else value >= self.low

@@ -194,3 +194,12 @@ def _toml(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     return repr(value)
+
+
+def test_an_integer_too_large_for_a_float_is_refused_in_words(tmp_path, capsys):
+    huge = "9" * 400  # float() overflows on it; the check must not
+    code = main(["train", "--registry", str(tmp_path / "m"), "--seed", huge])
+    err = capsys.readouterr().err
+    assert code == 2 and "--seed: must be between 0 and 4294967295" in err
+    with pytest.raises(ValueError, match="max_iter must be an integer >= 1"):
+        Hyperparameters(max_iter=-int(huge))

@@ -7,8 +7,9 @@ import pytest
 
 from trainer.cli import training
 from trainer.cli.main import main
-from trainer.cli.options import OptionError, resolve
+from trainer.cli.options import resolve
 from trainer.cli.sweep import run, table
+from trainer.cli.values import OptionError
 from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import Registry
 
