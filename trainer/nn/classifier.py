@@ -6,6 +6,7 @@ data in `fit`, learned attributes end in `_`); the loop is `trainer.nn.epochs`, 
 """
 
 from collections.abc import Sequence
+from dataclasses import fields
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -134,7 +135,11 @@ class ScratchNetClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[Z.argmax(axis=1)]
 
     def _hyperparameters(self) -> Hyperparameters:
-        """Every hyperparameter but random_state, checked (ValueError names it)."""
-        params = self.get_params(deep=False)
-        del params["random_state"]  # the loop takes the RNG itself
-        return Hyperparameters(**params)
+        """Every hyperparameter but random_state (the loop takes the RNG), checked:
+        a ValueError names the one at fault."""
+        return Hyperparameters(
+            **{
+                setting.name: getattr(self, setting.name)
+                for setting in fields(Hyperparameters)
+            }
+        )
