@@ -17,7 +17,29 @@ class DataError(ScratchNetError, ValueError):
 
 
 class TrainingError(ScratchNetError, ValueError):
-    """Training that cannot produce a usable model (diverged, non-finite weights)."""
+    """Training that cannot produce a usable model (diverged, non-finite weights).
+
+    The message is `what` happened, then the `advice`; the fields are kept apart (with
+    the `epoch` and `loss` where it happened) so that a caller can keep what happened
+    and give advice in its own terms without parsing the text.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        advice: str,
+        *,
+        epoch: int | None = None,
+        loss: float | None = None,
+    ) -> None:
+        super().__init__(f"{what}; {advice}")
+        self.what, self.advice = what, advice
+        self.epoch, self.loss = epoch, loss
+
+    def __reduce__(self) -> tuple:
+        # a sweep's worker sends its error back pickled; the default rebuilds an
+        # exception from its message alone, which this constructor does not take
+        return (type(self), (self.what, self.advice), self.__dict__)
 
 
 class RegistryError(ScratchNetError):

@@ -62,7 +62,9 @@ def test_serving_path_imports_no_training_code(statement: str) -> None:
         "trainer.nn.parameters",
         "trainer.nn.backprop",
         "trainer.nn.optimizers",
+        "trainer.nn.hyperparameters",
         "trainer.registry",
+        "trainer.registry.promotion",
         "trainer.errors",
     ],
 )

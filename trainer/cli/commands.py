@@ -11,13 +11,22 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainer.cli import options as config
+from trainer.cli.options import (
+    OPTION,
+    RunOptions,
+    default_registry,
+    parse_option,
+    read_config,
+    resolve,
+)
+from trainer.cli.values import OptionError
 from trainer.errors import NotFoundError, VerificationError
+from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import STALE_SECONDS, Registry
 from trainer.registry.names import check_name
 
 if TYPE_CHECKING:
-    from trainer.cli.training import PublishOutcome, TrainResult
+    from trainer.cli.training import PublishOutcome, TrainedModel
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1  # a bug (traceback printed) or the disk (one line)
@@ -34,7 +43,7 @@ def train(args: argparse.Namespace) -> int:
 
     options = _options(args)
     with Progress(options) as progress:
-        result = training.fit(options, on_epoch=progress)
+        result = training.fit(options.recipe, on_epoch=progress)
     figures = []
     if options.report:
         from trainer.cli import report
@@ -64,19 +73,12 @@ def _options(
     args: argparse.Namespace,
     command_defaults: dict[str, Any] | None = None,
     publishes: bool = True,
-) -> config.TrainOptions:
+) -> RunOptions:
     """The run's options: defaults < preset < --config file < command line."""
     # parsed again: --registry comes from the shared parser, not the option table
-    given = {
-        k: config.parse_option(k, v)
-        for k, v in vars(args).items()
-        if k in config.PARSERS
-    }
-    for flag in ("promote", "promote_if_better", "json"):
-        if not given.get(flag):
-            given.pop(flag, None)  # store_true: only an explicit flag overrides config
-    from_file = config.read_config(args.config_file) if args.config_file else {}
-    options = config.resolve(given, from_file, command_defaults)
+    given = {k: parse_option(k, v) for k, v in vars(args).items() if k in OPTION}
+    from_file = read_config(args.config_file) if args.config_file else {}
+    options = resolve(given, from_file, command_defaults)
     check_name(options.name)
     # both are checked before training: a mistyped or read-only path in a cron job
     # is bad input (exit 2) found in a second, not an error after the whole run
@@ -103,23 +105,23 @@ def _check_writable_directory(what: str, directory: Path) -> None:
         where = "is not a directory" if existing == directory else (
             f"cannot be created: {str(existing)!r} is not a directory"
         )  # fmt: skip
-        raise config.OptionError(f"{what} {str(directory)!r} {where}")
+        raise OptionError(f"{what} {str(directory)!r} {where}")
     try:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
-        raise config.OptionError(
+        raise OptionError(
             f"{what} {str(directory)!r}: cannot write in {str(existing)!r} "
             f"({exc.strerror or exc})"
         ) from None
 
 
 def _registry(args: argparse.Namespace) -> Registry:
-    return Registry(getattr(args, "registry", None) or config.default_registry())
+    return Registry(getattr(args, "registry", None) or default_registry())
 
 
 def _train_summary(
-    result: "TrainResult", outcome: "PublishOutcome", figures: list[Path]
+    result: "TrainedModel", outcome: "PublishOutcome", figures: list[Path]
 ) -> str:
     m = result.metrics
     baseline = m["baseline_validation_accuracy"]
@@ -147,17 +149,17 @@ def sweep(args: argparse.Namespace) -> int:
     """Fit one network per hidden size in parallel; print the comparison."""
     from trainer.cli import sweep as hidden_sweep
 
-    options = _options(
-        args, {"hidden": hidden_sweep.TUTORIAL_SIZES}, publishes=args.publish
-    )
-    entries = hidden_sweep.run(options, jobs=args.jobs)
+    options = _options(args, {"hidden": TUTORIAL_SIZES}, publishes=args.publish)
+    entries = hidden_sweep.run(options.recipe, jobs=args.jobs)
     figure = None
     if options.report:
         from trainer.cli import report
 
         figure = report.sweep_report(entries, Path(options.report))
     if args.publish:
-        entries = hidden_sweep.publish(Registry(options.registry), options, entries)
+        entries = hidden_sweep.publish(
+            Registry(options.registry), options.name, entries
+        )
     if options.json:
         _print_json({"sweep": [entry.row() for entry in entries]})
     else:

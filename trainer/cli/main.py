@@ -12,13 +12,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from trainer.cli import commands
-from trainer.cli import options as config
 from trainer.cli.commands import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL,
     EXIT_OK,
     EXIT_VERIFY_FAILED,
 )
+from trainer.cli.options import OPTION, OPTIONS, Option, parse_option
+from trainer.cli.values import OptionError
 from trainer.errors import (
     DataError,
     InvalidNameError,
@@ -26,10 +27,11 @@ from trainer.errors import (
     TrainingError,
     VerificationError,
 )
+from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import STALE_SECONDS
 
 BAD_INPUT = (
-    config.OptionError,
+    OptionError,
     DataError,
     TrainingError,
     InvalidNameError,
@@ -99,32 +101,31 @@ def build_parser() -> argparse.ArgumentParser:
     train = _command(
         subparsers, "train", commands.train, "train a model and publish a version"
     )
-    _add_training_options(train)
-    train.add_argument(
-        "--promote", action="store_true", help="point production at the new version"
-    )
-    train.add_argument(
-        "--promote-if-better",
-        action="store_true",
-        help="promote only if validation accuracy >= production's minus --tolerance; "
-        "otherwise publish unpromoted and exit 3",
-    )
-    _option(train, "--tolerance", "tolerance", "ACC", "accuracy the gate forgives (0)")
-    _option(train, "--print-every", "print_every", "N", "print the loss every N "
-            "epochs, 0 for never (1000, as the tutorial)")  # fmt: skip
-    _option(train, "--report", "report", "DIR", "write the boundary and loss figures")
-    train.add_argument("--json", action="store_true", help="print one JSON result")
+    _add_config(train)
+    _add_options(train, [o for o in OPTIONS if o.key != "registry"])
 
     sweep = _command(
         subparsers, "sweep", commands.sweep, "train one network per hidden size"
     )
-    _add_training_options(sweep, sweep=True)
+    _add_config(sweep)
+    sizes = ",".join(str(size) for size in TUTORIAL_SIZES)
+    _add_options(
+        sweep,
+        [o for o in OPTIONS if o.fits or o.key == "name"],
+        {"hidden": f"hidden sizes to compare, one network each ({sizes})"},
+    )
     sweep.add_argument("--jobs", type=int, default=-1, help="parallel jobs (all cores)")
     sweep.add_argument(
         "--publish", action="store_true", help="publish each network as a version"
     )
-    _option(sweep, "--report", "report", "DIR", "write a grid of decision boundaries")
-    sweep.add_argument("--json", action="store_true", help="print the table as JSON")
+    _add_options(
+        sweep,
+        [OPTION["report"], OPTION["json"]],
+        {
+            "report": "write a grid of decision boundaries",
+            "json": "print the table as JSON",
+        },
+    )
 
     listing = _command(
         subparsers, "list", commands.list_models, "list models and their versions"
@@ -172,10 +173,9 @@ def _command(
 ) -> argparse.ArgumentParser:
     sub = subparsers.add_parser(name, help=text, description=text)
     sub.set_defaults(handler=handler)
+    # every command has it; `train` and `sweep` read it through the table
     sub.add_argument(
-        "--registry",
-        default=argparse.SUPPRESS,
-        help="registry directory (default: $SCRATCHNET_REGISTRY, else ./models)",
+        "--registry", default=argparse.SUPPRESS, help=OPTION["registry"].help
     )
     return sub
 
@@ -184,76 +184,54 @@ def _add_name(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--name", default="moons", help="model name (moons)")
 
 
-def _option(
-    sub: argparse.ArgumentParser, flag: str, key: str, metavar: str, text: str
-) -> None:
-    """An option that appears in the namespace only when given (config can set it)."""
+def _add_config(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
-        flag,
-        dest=key,
-        metavar=metavar,
-        type=_parser_for(key),
-        default=argparse.SUPPRESS,
-        help=text,
+        "--config",
+        dest="config_file",
+        metavar="FILE",
+        help="TOML file of these options (the command line wins)",
     )
 
 
-def _parser_for(key: str) -> Callable[[str], Any]:
-    flag = "--" + key.replace("_", "-")
+def _add_options(
+    sub: argparse.ArgumentParser,
+    options: Sequence[Option],
+    help_for: dict[str, str] | None = None,
+) -> None:
+    """Rows of the option table, each in the namespace only when given (so that a
+    config file can set it)."""
+    for option in options:
+        text = (help_for or {}).get(option.key) or option.formatted_help()
+        text = text.replace("%", "%%")  # argparse formats help with %
+        if option.metavar is None:
+            sub.add_argument(
+                option.flag,
+                dest=option.key,
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help=text,
+            )
+        else:
+            sub.add_argument(
+                option.flag,
+                dest=option.key,
+                metavar=option.metavar,
+                type=_parser_for(option),
+                default=argparse.SUPPRESS,
+                help=text,
+            )
 
+
+def _parser_for(option: Option) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:
-            return config.parse_option(key, text)
-        except config.OptionError as exc:
+            return parse_option(option.key, text)
+        except OptionError as exc:
             # argparse already says "argument --flag: "; do not name it twice
-            message = str(exc).removeprefix(f"{flag}: ").removeprefix(f"{flag} ")
-            raise argparse.ArgumentTypeError(message) from None
+            message = str(exc).removeprefix(f"{option.flag}: ")
+            raise argparse.ArgumentTypeError(
+                message.removeprefix(f"{option.flag} ")
+            ) from None
 
-    parse.__name__ = key
+    parse.__name__ = option.key
     return parse
-
-
-def _add_training_options(sub: argparse.ArgumentParser, sweep: bool = False) -> None:
-    d = config.TrainOptions()
-    hidden_help = (
-        "hidden sizes to compare, one network each (1,2,3,4,5,20,50)"
-        if sweep
-        else f"hidden layer sizes, e.g. 3 or 5,5 ({d.hidden[0]})"
-    )
-    for flag, key, metavar, text in [
-        ("--config", "config_file", "FILE", "TOML file of these options (the "
-         "command line wins)"),
-        ("--name", "name", "NAME", f"model name ({d.name})"),
-        ("--dataset", "dataset", "DATA", "moons, circles, blobs or csv:PATH (moons)"),
-        ("--samples", "samples", "N", "points to generate (200)"),
-        ("--noise", "noise", "X", "noise of the generated data (moons: 0.2)"),
-        ("--classes", "classes", "K", "classes of blobs (3)"),
-        ("--kind", "kind", "KIND", "mlp (network) or logreg (the baseline) (mlp)"),
-        ("--hidden", "hidden", "SIZES", hidden_help),
-        ("--activation", "activation", "FN", f"tanh, sigmoid or relu ({d.activation})"),
-        ("--optimizer", "optimizer", "OPT", "gd, sgd, momentum or adam "
-         f"({d.optimizer})"),
-        ("--epochs", "epochs", "N", f"passes over the training data ({d.epochs})"),
-        ("--learning-rate", "learning_rate", "LR", f"step size ({d.learning_rate})"),
-        ("--learning-rate-decay", "learning_rate_decay", "D", "annealing: lr / (1 + D "
-         "* epoch) (0)"),
-        ("--l2", "l2", "ALPHA", f"L2 penalty on the weights ({d.l2})"),
-        ("--batch-size", "batch_size", "N", f"mini-batch size ({d.batch_size})"),
-        ("--seed", "seed", "N", f"seed for data, split and weights ({d.seed})"),
-        ("--validation-fraction", "validation_fraction", "F", "share held out for "
-         f"validation ({d.validation_fraction})"),
-        ("--preset", "preset", "NAME", "tutorial: the tutorial's exact run (20000 "
-         "full-batch passes, summed gradient)"),
-    ]:  # fmt: skip
-        if key == "config_file":
-            sub.add_argument(flag, dest=key, metavar=metavar, help=text)
-        else:
-            _option(sub, flag, key, metavar, text)
-    sub.add_argument(
-        "--early-stopping",
-        dest="early_stopping",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="hold out 10%% of the training data; stop when its accuracy stops "
-        "improving and keep the best epoch",
-    )

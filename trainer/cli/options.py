@@ -1,22 +1,32 @@
-"""Training options: defaults, the tutorial preset, a TOML file, the command line.
+"""Training options: one table drives the command line, TOML files and the classifier.
 
-Scheduled jobs keep their options in a TOML file and people type them; both go
-through the same parsers here, so a value is refused with the same words wherever it
-came from. Precedence, lowest first: defaults, preset, config file, command line.
+Each row of `OPTIONS` is one option: its flag (also its TOML key), how its value is
+read and checked, its default, its help, and where the value goes. Scheduled jobs keep
+their options in a TOML file and people type them; both go through the same row, so a
+value is refused with the same words wherever it came from. Precedence, lowest first:
+defaults, preset, config file, command line.
 """
 
 import os
 import tomllib
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from trainer.errors import ScratchNetError
-from trainer.nn.activations import ACTIVATIONS
-from trainer.nn.presets import tutorial_params
+from trainer.cli.values import TEXT, OptionError, hidden_sizes, parse_value
+from trainer.nn.hyperparameters import (
+    DEFAULTS,
+    FLAG,
+    NON_NEGATIVE,
+    POSITIVE_INT,
+    Hyperparameters,
+    Rule,
+    rule_of,
+)
+from trainer.nn.presets import TUTORIAL_PASSES, tutorial_params
+from trainer.registry.manifest import KINDS
 
-OPTIMIZERS = ("gd", "sgd", "momentum", "adam")
-KINDS = ("mlp", "logreg")
 PRESETS = ("tutorial",)
 DEFAULT_REGISTRY = "models"
 MAX_SEED = 2**32 - 1  # numpy's legacy RandomState takes seeds below 2**32
@@ -27,236 +37,185 @@ def default_registry() -> str:
     return os.environ.get("SCRATCHNET_REGISTRY") or DEFAULT_REGISTRY
 
 
-class OptionError(ScratchNetError, ValueError):
-    """An option value, or a config file, that cannot be used; nothing was written."""
-
-
 @dataclass(frozen=True)
-class TrainOptions:
-    """Everything one training run needs, already checked."""
+class Recipe:
+    """What to fit, on what: everything `trainer.cli.training.fit` reads.
 
-    registry: str = ""
-    name: str = "moons"
-    dataset: str = "moons"
-    samples: int | None = None
-    noise: float | None = None
-    classes: int | None = None
-    kind: str = "mlp"
-    hidden: tuple[int, ...] = (3,)
-    activation: str = "tanh"
-    # Full-batch Adam at 0.05 matches the tutorial's 20000 gradient-descent passes on
-    # the moons in 1000 epochs (~0.1 s); small mini-batches got stuck at 85% on some
-    # seeds. The tutorial's own run is one `--preset tutorial` away.
-    optimizer: str = "adam"
-    epochs: int = 1000
-    learning_rate: float = 0.05
-    learning_rate_decay: float = 0.0
-    l2: float = 0.01
-    batch_size: int = 200
-    early_stopping: bool = False
-    seed: int = 0
-    validation_fraction: float = 0.2
-    preset: str | None = None
-    promote: bool = False
-    promote_if_better: bool = False
-    tolerance: float = 0.0
-    report: str | None = None
-    json: bool = False
-    print_every: int = 1000
-    # classifier settings a preset fixes that have no option of their own
-    extra_params: dict[str, Any] = field(default_factory=dict)
+    No output or publishing option reaches it. `holdout_fraction` is the share of the
+    data held out for the metrics and the quality gate (`--validation-fraction`); the
+    classifier's own `validation_fraction` is its early-stopping holdout, taken from
+    what is left.
+    """
+
+    dataset: str
+    samples: int | None
+    noise: float | None
+    classes: int | None
+    holdout_fraction: float
+    kind: str
+    preset: str | None
+    # ScratchNetClassifier keywords set by options, in the classifier's order
+    hyperparameters: Mapping[str, Any]
+    # ... and those a preset fixes that have no option of their own
+    preset_params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def seed(self) -> int:
+        """One seed for the data, the split, the baseline and the weights."""
+        return self.hyperparameters["random_state"]
+
+    def with_hyperparameters(self, **changes: Any) -> "Recipe":
+        return replace(self, hyperparameters={**self.hyperparameters, **changes})
 
     def classifier_params(self) -> dict[str, Any]:
         """Keyword arguments for ScratchNetClassifier."""
         stopping = {}
-        if not self.early_stopping:
+        if not self.hyperparameters["early_stopping"]:
             # run every epoch: the moons' loss plateaus before it falls again, and
             # the classifier's plateau rule stopped seed 0 at epoch 43 and 85%
-            stopping = {"tol": 0.0, "n_iter_no_change": self.epochs}
-        return {
-            **stopping,
-            **self.extra_params,
-            "hidden_layer_sizes": self.hidden,
-            "activation": self.activation,
-            "optimizer": self.optimizer,
-            "learning_rate": self.learning_rate,
-            "learning_rate_decay": self.learning_rate_decay,
-            "alpha": self.l2,
-            "batch_size": self.batch_size,
-            "max_iter": self.epochs,
-            "early_stopping": self.early_stopping,
-            "random_state": self.seed,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+            stopping = {
+                "tol": 0.0,
+                "n_iter_no_change": self.hyperparameters["max_iter"],
+            }
+        return {**stopping, **self.preset_params, **self.hyperparameters}
 
 
-# option -> ScratchNetClassifier parameter, for reading a preset back as options
-_CLASSIFIER_PARAM = {
-    "hidden": "hidden_layer_sizes",
-    "activation": "activation",
-    "optimizer": "optimizer",
-    "learning_rate": "learning_rate",
-    "learning_rate_decay": "learning_rate_decay",
-    "l2": "alpha",
-    "batch_size": "batch_size",
-    "epochs": "max_iter",
-    "early_stopping": "early_stopping",
-    "seed": "random_state",
-}
+@dataclass(frozen=True)
+class RunOptions:
+    """One `train` or `sweep` run: the recipe, where it is published, what is shown."""
+
+    recipe: Recipe
+    registry: str
+    name: str
+    promote: bool
+    promote_if_better: bool
+    tolerance: float
+    report: str | None
+    json: bool
+    print_every: int
 
 
-# --- value parsers: each takes text (command line) or a TOML value --------------
+_RECIPE_FIELDS = frozenset(f.name for f in fields(Recipe))
 
 
-def hidden_sizes(value: Any) -> tuple[int, ...]:
-    """`3`, `"5,5"` or `[5, 5]` -> (5, 5): one positive size per hidden layer."""
-    if isinstance(value, str):
-        parts = [p.strip() for p in value.split(",")]
-    elif isinstance(value, list | tuple):
-        parts = list(value)
-    else:
-        parts = [value]
-    sizes = tuple(_int(p, "hidden layer size") for p in parts)
-    if not sizes or any(s < 1 for s in sizes):
-        raise OptionError(
-            f"hidden layer sizes must be positive integers like 3 or 5,5, got {value!r}"
-        )
-    return sizes
+# --- the table ----------------------------------------------------------------
+
+Parse = Rule | Callable[[Any, str], Any]
 
 
-def positive_int(value: Any, what: str = "value") -> int:
-    number = _int(value, what)
-    if number < 1:
-        raise OptionError(f"{what} must be a positive integer, got {value!r}")
-    return number
+@dataclass(frozen=True)
+class Option:
+    """One option as the command line, a TOML file and the classifier see it.
+
+    `flag` is also the TOML key (with `-` or `_`). The value goes to the field
+    `attribute` of `Recipe` or `RunOptions`, or to the ScratchNetClassifier keyword
+    `param`. `metavar` None is a switch (`store_true`). `help` may say `{default}`.
+    """
+
+    flag: str
+    metavar: str | None
+    parse: Parse
+    default: Any
+    help: str
+    attribute: str | None = None
+    param: str | None = None
+
+    @property
+    def fits(self) -> bool:
+        """Whether the value reaches the fitting code (the `Recipe`)."""
+        return self.param is not None or self.attribute in _RECIPE_FIELDS
+
+    @property
+    def key(self) -> str:
+        """The option's name in TOML, in argparse's namespace and in `resolve`."""
+        return self.flag.removeprefix("--").replace("-", "_")
+
+    def formatted_help(self) -> str:
+        return self.help.format(default=_shown_default(self.default))
 
 
-def non_negative_int(value: Any, what: str = "value") -> int:
-    number = _int(value, what)
-    if number < 0:
-        raise OptionError(f"{what} must be 0 or more, got {value!r}")
-    return number
-
-
-def positive_float(value: Any, what: str = "value") -> float:
-    number = _float(value, what)
-    if number <= 0:
-        raise OptionError(f"{what} must be greater than 0, got {value!r}")
-    return number
-
-
-def non_negative_float(value: Any, what: str = "value") -> float:
-    number = _float(value, what)
-    if number < 0:
-        raise OptionError(f"{what} must be 0 or more, got {value!r}")
-    return number
-
-
-def fraction(value: Any, what: str = "value") -> float:
-    number = _float(value, what)
-    if not 0 < number < 1:
-        raise OptionError(f"{what} must be between 0 and 1 (exclusive), got {value!r}")
-    return number
-
-
-def seed(value: Any, what: str = "seed") -> int:
-    number = _int(value, what)
-    if not 0 <= number <= MAX_SEED:
-        raise OptionError(f"{what} must be between 0 and {MAX_SEED}, got {value!r}")
-    return number
-
-
-def choice(options: tuple[str, ...]) -> Any:
-    def parse(value: Any, what: str = "value") -> str:
-        if value not in options:
-            raise OptionError(
-                f"{what} must be one of {', '.join(options)}, got {value!r}"
-            )
-        return value
-
-    return parse
-
-
-def flag(value: Any, what: str = "value") -> bool:
-    if not isinstance(value, bool):
-        raise OptionError(f"{what} must be true or false, got {value!r}")
-    return value
-
-
-def text(value: Any, what: str = "value") -> str:
-    if not isinstance(value, str) or not value:
-        raise OptionError(f"{what} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool):
-        raise OptionError(f"{what} must be an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise OptionError(f"{what} must be an integer, got {value!r}") from None
-
-
-def _float(value: Any, what: str) -> float:
-    if isinstance(value, bool):
-        raise OptionError(f"{what} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise OptionError(f"{what} must be a number, got {value!r}") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise OptionError(f"{what} must be a finite number, got {value!r}")
-    return number
-
-
-# every option a config file or the command line may set, with its parser
-PARSERS: dict[str, Any] = {
-    "registry": text,
-    "name": text,
-    "dataset": text,
-    "samples": positive_int,
-    "noise": non_negative_float,
-    "classes": positive_int,
-    "kind": choice(KINDS),
-    "hidden": hidden_sizes,
-    "activation": choice(tuple(ACTIVATIONS)),
-    "optimizer": choice(OPTIMIZERS),
-    "epochs": positive_int,
-    "learning_rate": positive_float,
-    "learning_rate_decay": non_negative_float,
-    "l2": non_negative_float,
-    "batch_size": positive_int,
-    "early_stopping": flag,
-    "seed": seed,
-    "validation_fraction": fraction,
-    "preset": choice(PRESETS),
-    "promote": flag,
-    "promote_if_better": flag,
-    "tolerance": non_negative_float,
-    "report": text,
-    "json": flag,
-    "print_every": non_negative_int,
-}
-
-
-_INT_PARSERS = (positive_int, non_negative_int, seed)
-_FLOAT_PARSERS = (positive_float, non_negative_float, fraction)
+# the order is --help's; the defaults of hyperparameters are the classifier's
+OPTIONS = (
+    Option("--registry", "REGISTRY", TEXT, None,
+           "registry directory (default: $SCRATCHNET_REGISTRY, else ./models)",
+           attribute="registry"),
+    Option("--name", "NAME", TEXT, "moons", "model name ({default})",
+           attribute="name"),
+    Option("--dataset", "DATA", TEXT, "moons",
+           "moons, circles, blobs or csv:PATH ({default})", attribute="dataset"),
+    Option("--samples", "N", POSITIVE_INT, None, "points to generate (200)",
+           attribute="samples"),
+    Option("--noise", "X", NON_NEGATIVE, None,
+           "noise of the generated data (moons: 0.2)", attribute="noise"),
+    Option("--classes", "K", POSITIVE_INT, None, "classes of blobs (3)",
+           attribute="classes"),
+    Option("--kind", "KIND", Rule(str, choices=KINDS), "mlp",
+           "mlp (network) or logreg (the baseline) ({default})", attribute="kind"),
+    Option("--hidden", "SIZES", hidden_sizes, DEFAULTS.hidden_layer_sizes,
+           "hidden layer sizes, e.g. 3 or 5,5 ({default})",
+           param="hidden_layer_sizes"),
+    Option("--activation", "FN", rule_of("activation"), DEFAULTS.activation,
+           "tanh, sigmoid or relu ({default})", param="activation"),
+    Option("--optimizer", "OPT", rule_of("optimizer"), DEFAULTS.optimizer,
+           "gd, sgd, momentum or adam ({default})", param="optimizer"),
+    Option("--epochs", "N", rule_of("max_iter"), DEFAULTS.max_iter,
+           "passes over the training data ({default})", param="max_iter"),
+    Option("--learning-rate", "LR", rule_of("learning_rate"), DEFAULTS.learning_rate,
+           "step size ({default})", param="learning_rate"),
+    Option("--learning-rate-decay", "D", rule_of("learning_rate_decay"),
+           DEFAULTS.learning_rate_decay,
+           "annealing: lr / (1 + D * epoch) ({default})",
+           param="learning_rate_decay"),
+    Option("--l2", "ALPHA", rule_of("alpha"), DEFAULTS.alpha,
+           "L2 penalty on the weights ({default})", param="alpha"),
+    Option("--batch-size", "N", rule_of("batch_size"), DEFAULTS.batch_size,
+           "mini-batch size ({default})", param="batch_size"),
+    # the classifier's default is None (fresh entropy); a run is reproducible
+    Option("--seed", "N", Rule(int, low=0, high=MAX_SEED), 0,
+           "seed for data, split and weights ({default})", param="random_state"),
+    Option("--validation-fraction", "F", Rule(float, low=0, high=1, strict=True), 0.2,
+           "share held out for validation ({default})",
+           attribute="holdout_fraction"),
+    Option("--preset", "NAME", Rule(str, choices=PRESETS), None,
+           f"tutorial: the tutorial's exact run ({TUTORIAL_PASSES} full-batch "
+           "passes, summed gradient)", attribute="preset"),
+    Option("--early-stopping", None, FLAG, DEFAULTS.early_stopping,
+           f"hold out {DEFAULTS.validation_fraction:.0%} of the training data; stop "
+           "when its accuracy stops improving and keep the best epoch",
+           param="early_stopping"),
+    Option("--promote", None, FLAG, False, "point production at the new version",
+           attribute="promote"),
+    Option("--promote-if-better", None, FLAG, False,
+           "promote only if validation accuracy >= production's minus --tolerance; "
+           "otherwise publish unpromoted and exit 3", attribute="promote_if_better"),
+    Option("--tolerance", "ACC", NON_NEGATIVE, 0.0,
+           "accuracy the gate forgives ({default})", attribute="tolerance"),
+    Option("--print-every", "N", Rule(int, low=0), 1000,
+           "print the loss every N epochs, 0 for never ({default}, as the tutorial)",
+           attribute="print_every"),
+    Option("--report", "DIR", TEXT, None, "write the boundary and loss figures",
+           attribute="report"),
+    Option("--json", None, FLAG, False, "print one JSON result", attribute="json"),
+)  # fmt: skip
+OPTION = {option.key: option for option in OPTIONS}
+# the classifier's keyword order, which the manifest's optimizer settings follow
+_PARAM_ORDER = (*(f.name for f in fields(Hyperparameters)), "random_state")
 
 
 def parse_option(key: str, value: Any) -> Any:
     """Check one option's value; the message names the option as a user wrote it."""
-    parser = PARSERS[key]
-    if parser is hidden_sizes:
-        try:
-            return hidden_sizes(value)
-        except OptionError as exc:
-            raise OptionError(f"--hidden: {exc}") from None
-    return parser(value, f"--{key.replace('_', '-')}")
+    option = OPTION[key]
+    if not isinstance(option.parse, Rule):
+        return option.parse(value, option.flag)
+    return parse_value(option.parse, value, option.flag)
+
+
+def _shown_default(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -275,53 +234,70 @@ def read_config(path: str | Path) -> dict[str, Any]:
     options = {}
     for key, value in raw.items():
         option = key.replace("-", "_")
-        if option not in PARSERS:
+        if option not in OPTION:
             raise OptionError(
                 f"config file {str(path)!r}: unknown option {key!r}; known: "
-                + ", ".join(sorted(PARSERS))
+                + ", ".join(sorted(OPTION))
             )
         try:
-            _check_toml_type(option, value)
+            _check_toml_type(OPTION[option], value)
             options[option] = parse_option(option, value)
         except OptionError as exc:
             raise OptionError(f"config file {str(path)!r}: {exc}") from None
     return options
 
 
-def _check_toml_type(option: str, value: Any) -> None:
+def _check_toml_type(option: Option, value: Any) -> None:
     """Numbers must be TOML numbers: `epochs = "100"` is a mistake, not 100.
 
     The parsers accept text because the command line is text; a file has types.
     """
-    parser = PARSERS[option]
-    flag_name = f"--{option.replace('_', '-')}"
+    kind = option.parse.kind if isinstance(option.parse, Rule) else None
     is_int = isinstance(value, int) and not isinstance(value, bool)
-    if parser in _INT_PARSERS and not is_int:
-        raise OptionError(f"{flag_name} must be a TOML integer, got {value!r}")
-    if parser in _FLOAT_PARSERS and not (is_int or isinstance(value, float)):
-        raise OptionError(f"{flag_name} must be a TOML number, got {value!r}")
+    if kind is int and not is_int:
+        raise OptionError(f"{option.flag} must be a TOML integer, got {value!r}")
+    if kind is float and not (is_int or isinstance(value, float)):
+        raise OptionError(f"{option.flag} must be a TOML number, got {value!r}")
 
 
 def resolve(
     command_line: dict[str, Any],
     config_file: dict[str, Any] | None = None,
     command_defaults: dict[str, Any] | None = None,
-) -> TrainOptions:
+) -> RunOptions:
     """Merge defaults < preset < command's defaults < config file < command line.
 
-    The dicts hold only the options their source actually set, already parsed;
-    `command_defaults` lets a command differ from `train` (the sweep's sizes).
+    The dicts are keyed by `Option.key` and hold only the options their source
+    actually set, already parsed; `command_defaults` lets a command differ from
+    `train` (the sweep's sizes).
     """
     chosen = {**(config_file or {}), **command_line}
     chosen.setdefault("registry", default_registry())
-    preset, extra = _preset_options(chosen.get("preset"))
-    merged = {**preset, **(command_defaults or {}), **chosen}
-    options = TrainOptions(**merged, extra_params=extra)
-    if options.promote and options.promote_if_better:
+    preset, preset_params = _preset_options(chosen.get("preset"))
+    defaults = {option.key: option.default for option in OPTIONS}
+    merged = {**defaults, **preset, **(command_defaults or {}), **chosen}
+    if merged["promote"] and merged["promote_if_better"]:
         raise OptionError("choose one of --promote and --promote-if-better")
-    if options.kind == "logreg" and options.preset:
+    if merged["kind"] == "logreg" and merged["preset"]:
         raise OptionError("--preset applies to --kind mlp only")
-    return options
+    params = {option.param: merged[option.key] for option in OPTIONS if option.param}
+    recipe = Recipe(
+        **{
+            option.attribute: merged[option.key]
+            for option in OPTIONS
+            if option.attribute in _RECIPE_FIELDS
+        },
+        hyperparameters={p: params[p] for p in _PARAM_ORDER if p in params},
+        preset_params=preset_params,
+    )
+    return RunOptions(
+        recipe=recipe,
+        **{
+            option.attribute: merged[option.key]
+            for option in OPTIONS
+            if option.attribute and not option.fits
+        },
+    )
 
 
 def _preset_options(preset: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -330,10 +306,8 @@ def _preset_options(preset: str | None) -> tuple[dict[str, Any], dict[str, Any]]
         return {}, {}
     params = dict(tutorial_params())
     options = {
-        option: params.pop(param)
-        for option, param in _CLASSIFIER_PARAM.items()
-        if param in params
+        option.key: params.pop(option.param)
+        for option in OPTIONS
+        if option.param in params
     }
-    if "hidden" in options:
-        options["hidden"] = tuple(options["hidden"])
     return options, params

@@ -8,18 +8,19 @@ import sys
 from types import TracebackType
 from typing import Any
 
-from trainer.cli.options import TrainOptions
+from trainer.cli.options import RunOptions
 
 
 class Progress:
     """An `on_epoch(epoch, loss)` callback; use it as a context manager."""
 
-    def __init__(self, options: TrainOptions) -> None:
-        self.every = options.print_every if options.kind == "mlp" else 0
+    def __init__(self, options: RunOptions) -> None:
+        network = options.recipe.kind == "mlp"
+        self.every = options.print_every if network else 0
         # stdout carries the one JSON result under --json, so the loss goes to stderr
         self.out = sys.stderr if options.json else sys.stdout
-        self.epochs = options.epochs
-        self.show_bar = options.kind == "mlp" and sys.stderr.isatty()
+        self.epochs = options.recipe.hyperparameters["max_iter"]
+        self.show_bar = network and sys.stderr.isatty()
         self.bar: Any = None
 
     def __call__(self, epoch: int, loss: float) -> None:

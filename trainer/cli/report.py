@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from trainer.cli.options import OptionError
-from trainer.cli.training import TrainResult, class_indices
+from trainer.cli.training import TrainedModel, class_indices
+from trainer.cli.values import OptionError
 from trainer.nn import network
 
 INSTALL_HINT = "pip install 'scratchnet[plots]'"
@@ -31,7 +31,7 @@ def require_matplotlib() -> None:
         raise OptionError(f"--report needs matplotlib: {INSTALL_HINT}") from None
 
 
-def train_report(result: TrainResult, directory: Path, name: str) -> list[Path]:
+def train_report(result: TrainedModel, directory: Path, name: str) -> list[Path]:
     """Write `<name>-boundary.png` (2-feature data only) and `<name>-loss.png`."""
     figure_class = _figure_class()
     directory.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def sweep_report(entries: Sequence[Any], directory: Path) -> Path:
     return _save(figure, directory / "sweep-boundaries.png")
 
 
-def _draw_boundary(axes: Any, result: TrainResult, title: str) -> None:
+def _draw_boundary(axes: Any, result: TrainedModel, title: str) -> None:
     """Decision regions on a grid, training points (dots) and validation (crosses)."""
     X = np.vstack([result.X_train, result.X_validation])
     (x_min, y_min), (x_max, y_max) = X.min(axis=0) - MARGIN, X.max(axis=0) + MARGIN

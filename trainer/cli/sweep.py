@@ -11,11 +11,9 @@ from typing import Any
 from joblib import Parallel, delayed
 
 from trainer.cli import training
-from trainer.cli.options import OptionError, TrainOptions
+from trainer.cli.options import Recipe
+from trainer.cli.values import OptionError
 from trainer.registry import Registry
-
-# the sizes the tutorial compares, in its order
-TUTORIAL_SIZES = (1, 2, 3, 4, 5, 20, 50)
 
 
 @dataclass(frozen=True)
@@ -23,7 +21,7 @@ class SweepEntry:
     """One size's result, its wall time, and its version once published."""
 
     hidden: int
-    result: training.TrainResult
+    result: training.TrainedModel
     seconds: float
     version: int | None = None
 
@@ -41,31 +39,32 @@ class SweepEntry:
         }
 
 
-def run(options: TrainOptions, jobs: int = -1) -> list[SweepEntry]:
-    """Train a one-hidden-layer network for each size in `options.hidden`."""
-    if options.kind != "mlp":
+def run(recipe: Recipe, jobs: int = -1) -> list[SweepEntry]:
+    """Train a one-hidden-layer network for each of the recipe's hidden sizes."""
+    if recipe.kind != "mlp":
         raise OptionError("sweep compares networks: --kind must be mlp")
     if jobs == 0:
         raise OptionError("--jobs must not be 0 (use -1 for every core)")
-    runs = [replace(options, hidden=(size,)) for size in options.hidden]
+    sizes = recipe.hyperparameters["hidden_layer_sizes"]
+    runs = [recipe.with_hyperparameters(hidden_layer_sizes=(size,)) for size in sizes]
     # the data and the baseline are the same for every size: fitted once, here
-    prepared = training.prepare(options)
+    prepared = training.prepare(recipe)
     timed = Parallel(n_jobs=jobs)(delayed(_fit_timed)(run, prepared) for run in runs)
     return [
-        SweepEntry(run.hidden[0], result, seconds)
-        for run, (result, seconds) in zip(runs, timed, strict=True)
+        SweepEntry(size, result, seconds)
+        for size, (result, seconds) in zip(sizes, timed, strict=True)
     ]
 
 
 def publish(
-    registry: Registry, options: TrainOptions, entries: list[SweepEntry]
+    registry: Registry, name: str, entries: list[SweepEntry]
 ) -> list[SweepEntry]:
-    """Publish every network as a version of `options.name`, none promoted."""
+    """Publish every network as a version of `name`, none promoted."""
     return [
         replace(
             entry,
             version=registry.publish(
-                options.name,
+                name,
                 entry.result.coefs,
                 entry.result.intercepts,
                 entry.result.manifest_fields,
@@ -97,8 +96,8 @@ def table(entries: list[SweepEntry]) -> str:
 
 
 def _fit_timed(
-    options: TrainOptions, prepared: training.Prepared
-) -> tuple[training.TrainResult, float]:
+    recipe: Recipe, prepared: training.Prepared
+) -> tuple[training.TrainedModel, float]:
     started = time.perf_counter()
-    result = training.fit(options, prepared=prepared)
+    result = training.fit(recipe, prepared=prepared)
     return result, time.perf_counter() - started

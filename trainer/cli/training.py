@@ -1,9 +1,10 @@
-"""One training run end to end: data, split, fit, metrics, manifest, publish, promote.
+"""One training run end to end: data, split, fit, metrics, manifest, then publish.
 
 The CLI and the sweep call these; they hold no argument parsing and print nothing, so
 a run is the same whether a person, cron or joblib started it. Fitting and publishing
-are separate steps: a run that fails, or whose report cannot be written, publishes
-nothing.
+are separate steps: `fit` reads only the `Recipe` (no output or publishing option), and
+a run that fails, or whose report cannot be written, publishes nothing. Whether
+production moves is the registry's policy (`trainer.registry.promotion`).
 """
 
 import time
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegressionCV
 
-from trainer.cli.options import TrainOptions
+from trainer.cli.options import Recipe, RunOptions
 from trainer.data.baseline import BASELINE_PARAMS, export_baseline, fit_baseline
 from trainer.data.datasets import (
     Dataset,
@@ -22,19 +23,17 @@ from trainer.data.datasets import (
     load_dataset,
     train_validation_split,
 )
-from trainer.errors import NotFoundError, TrainingError, VerificationError
+from trainer.errors import TrainingError
 from trainer.nn import network
 from trainer.nn.classifier import ScratchNetClassifier
-from trainer.registry import AliasConflictError, Registry
+from trainer.registry import Registry
+from trainer.registry.promotion import PRODUCTION, promote_if_better
 
 Array = np.ndarray
-PRODUCTION = "production"
-# compare-and-set attempts before giving up when other jobs keep moving production
-_GATE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
-class TrainResult:
+class TrainedModel:
     """A fitted model, its manifest fields and the data it saw (for figures).
 
     X_train (n_train, n_features), X_validation (n_validation, n_features).
@@ -83,61 +82,63 @@ class Prepared:
     baseline_seconds: float
 
 
-def prepare(options: TrainOptions) -> Prepared:
+def prepare(recipe: Recipe) -> Prepared:
     """Load the data, hold out a validation split, fit the baseline on the rest.
 
     Raises DataError for unusable data.
     """
     dataset = load_dataset(
-        options.dataset,
-        n_samples=options.samples,
-        noise=options.noise,
-        n_classes=options.classes,
-        seed=options.seed,
+        recipe.dataset,
+        n_samples=recipe.samples,
+        noise=recipe.noise,
+        n_classes=recipe.classes,
+        seed=recipe.seed,
     )
     X_train, X_val, y_train, y_val = train_validation_split(
-        dataset.X, dataset.y, options.validation_fraction, seed=options.seed
+        dataset.X, dataset.y, recipe.holdout_fraction, seed=recipe.seed
     )
     started = time.perf_counter()
-    baseline = fit_baseline(X_train, y_train, seed=options.seed)
+    baseline = fit_baseline(X_train, y_train, seed=recipe.seed)
     seconds = time.perf_counter() - started
     return Prepared(dataset, X_train, X_val, y_train, y_val, baseline, seconds)
 
 
 def fit(
-    options: TrainOptions,
+    recipe: Recipe,
     on_epoch: Callable[[int, float], None] | None = None,
     prepared: Prepared | None = None,
-) -> TrainResult:
+) -> TrainedModel:
     """Prepare the data and baseline (unless given), fit the model and measure it.
 
     `on_epoch(epoch, loss)` is called after every epoch of the network's training.
     `prepared` must come from `prepare` with the same data options and seed.
     Raises DataError for unusable data and TrainingError when training diverges.
     """
-    prepared = prepared or prepare(options)
+    prepared = prepared or prepare(recipe)
     dataset, baseline = prepared.dataset, prepared.baseline
     X_train, X_val = prepared.X_train, prepared.X_val
     y_train, y_val = prepared.y_train, prepared.y_val
     started = time.perf_counter()
-    if options.kind == "mlp":
+    if recipe.kind == "mlp":
         try:
             coefs, intercepts, classes, loss_curve, optimizer = _fit_network(
-                options, X_train, y_train, on_epoch
+                recipe, X_train, y_train, on_epoch
             )
         except TrainingError as exc:
-            if options.preset != "tutorial":
+            if recipe.preset != "tutorial":
                 raise
             # the classifier's advice names parameters the preset fixes; keep what
             # happened and give advice in the command line's terms
-            what = str(exc).split("; ")[0]
             raise TrainingError(
-                f"{what}; the tutorial preset sums the gradient over all "
-                f"{len(y_train)} training points, so its step grows with the data: "
-                "drop --preset tutorial (the default optimiser trains at any size) "
-                "or use fewer --samples."
+                exc.what,
+                f"the tutorial preset sums the gradient over all {len(y_train)} "
+                "training points, so its step grows with the data: drop --preset "
+                "tutorial (the default optimiser trains at any size) or use fewer "
+                "--samples.",
+                epoch=exc.epoch,
+                loss=exc.loss,
             ) from exc
-        activation = options.activation
+        activation = recipe.hyperparameters["activation"]
     else:
         coefs, intercepts = export_baseline(baseline)
         classes, loss_curve, activation = list(baseline.classes_), [], None
@@ -153,10 +154,14 @@ def fit(
     }
     json_classes = [_json_label(c) for c in classes]
     manifest_fields = {
-        "kind": options.kind,
+        "kind": recipe.kind,
         "architecture": {
             "n_features": int(X_train.shape[1]),
-            "hidden_layer_sizes": list(options.hidden) if options.kind == "mlp" else [],
+            "hidden_layer_sizes": (
+                list(recipe.hyperparameters["hidden_layer_sizes"])
+                if recipe.kind == "mlp"
+                else []
+            ),
             "activation": activation,
             "classes": json_classes,
         },
@@ -164,17 +169,18 @@ def fit(
             "dataset": dataset.spec,
             "n_train": int(len(y_train)),
             "n_validation": int(len(y_val)),
-            "validation_fraction": options.validation_fraction,
-            "seed": options.seed,
-            "preset": options.preset,
+            # the manifest's name for the held-out share (--validation-fraction)
+            "validation_fraction": recipe.holdout_fraction,
+            "seed": recipe.seed,
+            "preset": recipe.preset,
             "optimizer": optimizer,
-            "epochs": len(loss_curve) if options.kind == "mlp" else None,
+            "epochs": len(loss_curve) if recipe.kind == "mlp" else None,
             "duration_seconds": round(duration, 4),
         },
         "data": _data_section(dataset.X, dataset.y, X_train, y_train),
         "metrics": metrics,
     }
-    return TrainResult(
+    return TrainedModel(
         coefs=[np.asarray(W, dtype=np.float64) for W in coefs],
         intercepts=[np.asarray(b, dtype=np.float64) for b in intercepts],
         activation=activation,
@@ -189,7 +195,7 @@ def fit(
 
 
 def publish(
-    registry: Registry, options: TrainOptions, result: TrainResult
+    registry: Registry, options: RunOptions, result: TrainedModel
 ) -> PublishOutcome:
     """Publish the result as a new version, then apply `--promote` or the gate."""
     version = registry.publish(
@@ -204,53 +210,13 @@ def publish(
     return PublishOutcome(options.name, version, promoted=False)
 
 
-def promote_if_better(
-    registry: Registry, name: str, version: int, tolerance: float = 0.0
-) -> dict[str, Any]:
-    """Promote `version` if its validation accuracy >= production's - `tolerance`.
-
-    Returns the decision and the numbers behind it. The alias is compare-and-set: if
-    another job moves production meanwhile, the comparison is made again.
-    """
-    candidate = registry.read_manifest(name, version)["metrics"]["validation_accuracy"]
-    for _ in range(_GATE_ATTEMPTS):
-        current = registry.aliases(name).get(PRODUCTION)
-        decision: dict[str, Any] = {
-            "candidate_version": version,
-            "candidate_accuracy": candidate,
-            "production_version": current,
-            "production_accuracy": None,
-            "tolerance": tolerance,
-        }
-        if current is not None and current != version:
-            try:
-                production = registry.read_manifest(name, current)
-                decision["production_accuracy"] = production["metrics"][
-                    "validation_accuracy"
-                ]
-            except (VerificationError, NotFoundError):
-                # a production that does not verify, or whose version was deleted,
-                # cannot be served: replace it
-                decision["production_invalid"] = True
-        bar = decision["production_accuracy"]
-        if bar is not None and candidate < bar - tolerance:
-            return {**decision, "promoted": False}
-        try:
-            registry.set_alias(name, PRODUCTION, version, expected=current)
-        except AliasConflictError:
-            continue
-        return {**decision, "promoted": True}
-    # published but not promoted: the same outcome (exit 3) as a refusal by the gate
-    return {**decision, "promoted": False, "conflict": "production kept changing"}
-
-
 def _fit_network(
-    options: TrainOptions,
+    recipe: Recipe,
     X: Array,
     y: Array,
     on_epoch: Callable[[int, float], None] | None,
 ) -> tuple[list[Array], list[Array], list[Any], list[float], dict[str, Any]]:
-    params = options.classifier_params()
+    params = recipe.classifier_params()
     model = ScratchNetClassifier(**params).fit(X, y, on_epoch=on_epoch)
     optimizer = {
         "name": params.pop("optimizer"),

@@ -5,8 +5,8 @@ data in `fit`, learned attributes end in `_`); the loop is `trainer.nn.epochs`, 
 `trainer.nn.backprop`, prediction `trainer.nn.network`.
 """
 
-import numbers
 from collections.abc import Sequence
+from dataclasses import fields
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -15,9 +15,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from trainer.nn import network
-from trainer.nn.activations import ACTIVATIONS
-from trainer.nn.epochs import EpochCallback, TrainingOptions, train
-from trainer.nn.optimizers import OPTIMIZERS
+from trainer.nn.epochs import EpochCallback, train
+from trainer.nn.hyperparameters import DEFAULTS as D
+from trainer.nn.hyperparameters import Hyperparameters
 
 Array = np.ndarray
 
@@ -46,26 +46,29 @@ class ScratchNetClassifier(ClassifierMixin, BaseEstimator):
     gradient : "mean" over the batch, or "sum" (the tutorial's; its step grows with
         the data size).
     random_state : seed or RandomState for initialisation, splitting and shuffling.
+
+    The defaults, and the rule each value must follow, are those of
+    `trainer.nn.hyperparameters.Hyperparameters`.
     """
 
     def __init__(
         self,
-        hidden_layer_sizes: Sequence[int] = (3,),
-        activation: str = "tanh",
-        optimizer: str = "adam",
-        learning_rate: float = 0.05,
-        learning_rate_decay: float = 0.0,
-        alpha: float = 0.01,
-        batch_size: int = 200,
-        max_iter: int = 1000,
-        momentum: float = 0.9,
-        shuffle: bool = True,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        n_iter_no_change: int = 20,
-        tol: float = 2e-5,
-        init: str = "glorot",
-        gradient: str = "mean",
+        hidden_layer_sizes: Sequence[int] = D.hidden_layer_sizes,
+        activation: str = D.activation,
+        optimizer: str = D.optimizer,
+        learning_rate: float = D.learning_rate,
+        learning_rate_decay: float = D.learning_rate_decay,
+        alpha: float = D.alpha,
+        batch_size: int = D.batch_size,
+        max_iter: int = D.max_iter,
+        momentum: float = D.momentum,
+        shuffle: bool = D.shuffle,
+        early_stopping: bool = D.early_stopping,
+        validation_fraction: float = D.validation_fraction,
+        n_iter_no_change: int = D.n_iter_no_change,
+        tol: float = D.tol,
+        init: str = D.init,
+        gradient: str = D.gradient,
         random_state: int | np.random.RandomState | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -95,7 +98,7 @@ class ScratchNetClassifier(ClassifierMixin, BaseEstimator):
         index and `loss_curve_[epoch]` (for progress bars and printing). Raises
         `trainer.errors.TrainingError` if training diverges.
         """
-        options = self._checked_options()
+        options = self._hyperparameters()
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
@@ -131,72 +134,12 @@ class ScratchNetClassifier(ClassifierMixin, BaseEstimator):
         # softmax is monotonic in each row, so the largest logit is the likeliest class
         return self.classes_[Z.argmax(axis=1)]
 
-    def _checked_options(self) -> TrainingOptions:
-        return TrainingOptions(
-            hidden_layer_sizes=_checked_sizes(self.hidden_layer_sizes),
-            activation=_one_of("activation", self.activation, tuple(ACTIVATIONS)),
-            optimizer=_one_of("optimizer", self.optimizer, OPTIMIZERS),
-            learning_rate=_number("learning_rate", self.learning_rate, low=0.0),
-            learning_rate_decay=_number(
-                "learning_rate_decay", self.learning_rate_decay, low=0.0, strict=False
-            ),
-            alpha=_number("alpha", self.alpha, low=0.0, strict=False),
-            batch_size=_integer("batch_size", self.batch_size, low=1),
-            max_iter=_integer("max_iter", self.max_iter, low=1),
-            momentum=_number("momentum", self.momentum, low=0.0, strict=False),
-            shuffle=bool(self.shuffle),
-            early_stopping=bool(self.early_stopping),
-            validation_fraction=_fraction(self.validation_fraction),
-            n_iter_no_change=_integer("n_iter_no_change", self.n_iter_no_change, low=1),
-            tol=_number("tol", self.tol, low=0.0, strict=False),
-            init=_one_of("init", self.init, ("glorot", "legacy")),
-            gradient=_one_of("gradient", self.gradient, ("mean", "sum")),
+    def _hyperparameters(self) -> Hyperparameters:
+        """Every hyperparameter but random_state (the loop takes the RNG), checked:
+        a ValueError names the one at fault."""
+        return Hyperparameters(
+            **{
+                setting.name: getattr(self, setting.name)
+                for setting in fields(Hyperparameters)
+            }
         )
-
-
-def _checked_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
-    if isinstance(sizes, numbers.Integral):
-        sizes = (sizes,)
-    try:
-        checked = tuple(_integer("hidden_layer_sizes", s, low=1) for s in sizes)
-    except TypeError as error:
-        raise ValueError(
-            f"hidden_layer_sizes must be a sequence of positive integers; got {sizes!r}"
-        ) from error
-    return checked
-
-
-def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-    return str(value)
-
-
-def _number(name: str, value: object, low: float, strict: bool = True) -> float:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if ok:
-        value = float(value)
-        ok = np.isfinite(value) and (value > low if strict else value >= low)
-    if not ok:
-        bound = ">" if strict else ">="
-        raise ValueError(
-            f"{name} must be a finite number {bound} {low:g}; got {value!r}"
-        )
-    return value
-
-
-def _integer(name: str, value: object, low: int) -> int:
-    if (
-        not isinstance(value, numbers.Integral)
-        or isinstance(value, bool)
-        or value < low
-    ):
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
-    return int(value)
-
-
-def _fraction(value: object) -> float:
-    ok = isinstance(value, numbers.Real) and 0.0 < float(value) < 1.0
-    if not ok:
-        raise ValueError(f"validation_fraction must be between 0 and 1; got {value!r}")
-    return float(value)

@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from trainer.errors import DataError, TrainingError
 from trainer.nn import network
 from trainer.nn.backprop import Workspace
+from trainer.nn.hyperparameters import Hyperparameters
 from trainer.nn.optimizers import Optimizer, decayed_learning_rate, make_optimizer
 from trainer.nn.parameters import Parameters, initialize
 
@@ -30,30 +31,10 @@ _SCORING_CHUNK = 8192
 _DIVERGENCE_FACTOR = 10.0
 
 
-@dataclass(frozen=True)
-class TrainingOptions:
-    """The estimator's hyperparameters, already checked."""
-
-    hidden_layer_sizes: tuple[int, ...]
-    activation: str
-    optimizer: str
-    learning_rate: float
-    learning_rate_decay: float
-    alpha: float
-    batch_size: int
-    max_iter: int
-    momentum: float
-    shuffle: bool
-    early_stopping: bool
-    validation_fraction: float
-    n_iter_no_change: int
-    tol: float
-    init: str
-    gradient: str
-
-
 @dataclass
-class TrainingResult:
+class FitResult:
+    """What the loop learned: the parameters and the curves of loss and score."""
+
     params: Parameters
     loss_curve: list[float]
     n_iter: int
@@ -66,10 +47,10 @@ def train(
     X: Array,
     y: Array,
     n_classes: int,
-    options: TrainingOptions,
+    options: Hyperparameters,
     rng: np.random.RandomState,
     on_epoch: EpochCallback | None = None,
-) -> TrainingResult:
+) -> FitResult:
     """Fit a network to X (n_samples, n_features) and class indices y (n_samples,).
 
     The loss recorded per epoch is, for "gd", the full training loss after that
@@ -107,9 +88,7 @@ def train(
         for epoch, loss in enumerate(epochs):
             # `not <=` so that nan fails too
             if not loss <= ceiling:
-                raise TrainingError(
-                    _diverged_message(epoch, loss, initial_loss, options)
-                )
+                raise _diverged(epoch, loss, initial_loss, options)
             loss_curve.append(loss)
             if on_epoch is not None:
                 on_epoch(epoch, loss)
@@ -127,10 +106,8 @@ def train(
         # early stopping keeps the epoch that scored best on the validation split
         params.theta[:] = best_theta
     if not np.isfinite(params.theta).all():
-        raise TrainingError(
-            _diverged_message(len(loss_curve), math.nan, initial_loss, options)
-        )
-    return TrainingResult(
+        raise _diverged(len(loss_curve), math.nan, initial_loss, options)
+    return FitResult(
         params=params,
         loss_curve=loss_curve,
         n_iter=len(loss_curve),
@@ -165,7 +142,7 @@ def _full_batch_epochs(
     XT: Array,
     YT: Array,
     optimizer: Optimizer,
-    options: TrainingOptions,
+    options: Hyperparameters,
 ) -> Iterator[float]:
     """One update per epoch on all samples; yields the loss before any update, then
     the loss *after* each update.
@@ -194,7 +171,7 @@ def _mini_batch_epochs(
     XT: Array,
     YT: Array,
     optimizer: Optimizer,
-    options: TrainingOptions,
+    options: Hyperparameters,
     rng: np.random.RandomState,
 ) -> Iterator[float]:
     """Shuffled mini-batches; yields the first batch's loss before any update, then
@@ -291,9 +268,9 @@ def _accuracy(params: Parameters, activation: str, X: Array, y: Array) -> float:
     return correct / len(X)
 
 
-def _diverged_message(
-    epoch: int, loss: float, initial_loss: float, options: TrainingOptions
-) -> str:
+def _diverged(
+    epoch: int, loss: float, initial_loss: float, options: Hyperparameters
+) -> TrainingError:
     advice = f"lower learning_rate (it is {options.learning_rate:g})"
     if options.gradient == "sum":
         advice += (
@@ -304,4 +281,9 @@ def _diverged_message(
         what = f"rose to {loss:.4g}, from {initial_loss:.4g} before training"
     else:
         what = f"became {loss}"
-    return f"training diverged at epoch {epoch}: the loss {what}; {advice}."
+    return TrainingError(
+        f"training diverged at epoch {epoch}: the loss {what}",
+        f"{advice}.",
+        epoch=epoch,
+        loss=loss,
+    )

@@ -7,6 +7,8 @@ files and tests can layer their own values on top.
 from typing import Any
 
 TUTORIAL_PASSES = 20000
+# the hidden-layer sizes the tutorial compares, in its order
+TUTORIAL_SIZES = (1, 2, 3, 4, 5, 20, 50)
 
 
 def tutorial_params(hidden: int = 3) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """ScratchNetClassifier as a user sees it: fitting, predicting, stopping, failing."""
 
+import pickle
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs, make_moons
@@ -179,6 +181,32 @@ def test_non_finite_loss_raises_training_error(moons):
     )
     with pytest.raises(TrainingError, match="diverged at epoch .*became nan"):
         clf.fit(X * 1e10, y)
+
+
+def test_training_error_keeps_what_happened_apart_from_the_advice(moons):
+    # fields, so the CLI can give its own advice without parsing the message; and it
+    # survives pickling, which is how a sweep's worker sends it back
+    X, y = moons
+    clf = ScratchNetClassifier(
+        activation="relu", optimizer="sgd", learning_rate=1e300, random_state=0
+    )
+    with pytest.raises(TrainingError) as caught:
+        clf.fit(X * 1e10, y)
+    error = caught.value
+    assert (
+        error.what == f"training diverged at epoch {error.epoch}: the loss became nan"
+    )
+    assert np.isnan(error.loss) and error.epoch >= 0
+    assert error.advice == "lower learning_rate (it is 1e+300)."
+    assert str(error) == f"{error.what}; {error.advice}"
+    copy = pickle.loads(pickle.dumps(error))
+    assert (type(copy), str(copy), copy.what, copy.advice, copy.epoch) == (
+        TrainingError,
+        str(error),
+        error.what,
+        error.advice,
+        error.epoch,
+    )
 
 
 @pytest.mark.parametrize(

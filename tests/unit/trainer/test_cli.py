@@ -18,9 +18,9 @@ import pytest
 from trainer.cli.main import main
 from trainer.cli.options import resolve
 from trainer.cli.progress import Progress
-from trainer.cli.training import promote_if_better
 from trainer.data.datasets import data_fingerprint, load_dataset, train_validation_split
 from trainer.registry import AliasConflictError, Registry
+from trainer.registry.promotion import promote_if_better
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -121,7 +121,7 @@ runs = {
 }
 digests = {}
 for key, given in runs.items():
-    result = training.fit(resolve(given))
+    result = training.fit(resolve(given).recipe)
     data = artifact.weights_bytes(result.coefs, result.intercepts)
     digests[key] = artifact.sha256_hex(data)
 print(json.dumps(digests))

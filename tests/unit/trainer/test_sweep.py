@@ -1,15 +1,16 @@
 """`python -m trainer sweep`: a network per hidden size, in parallel, with a figure."""
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from trainer.cli import training
 from trainer.cli.main import main
-from trainer.cli.options import OptionError, resolve
-from trainer.cli.sweep import TUTORIAL_SIZES, run, table
+from trainer.cli.options import resolve
+from trainer.cli.sweep import run, table
+from trainer.cli.values import OptionError
+from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import Registry
 
 
@@ -37,9 +38,18 @@ def test_sweep_defaults_to_the_tutorial_sizes_and_prints_a_table(tmp_path):
     options = resolve(
         {"registry": str(tmp_path)}, command_defaults={"hidden": TUTORIAL_SIZES}
     )
-    assert options.hidden == (1, 2, 3, 4, 5, 20, 50)
+    assert options.recipe.hyperparameters["hidden_layer_sizes"] == (
+        1,
+        2,
+        3,
+        4,
+        5,
+        20,
+        50,
+    )
     entries = run(
-        resolve({"registry": str(tmp_path), "hidden": (2, 3), "epochs": 50}), jobs=1
+        resolve({"registry": str(tmp_path), "hidden": (2, 3), "epochs": 50}).recipe,
+        jobs=1,
     )
     lines = table(entries).splitlines()
     assert lines[0].split() == [
@@ -53,9 +63,9 @@ def test_sweep_defaults_to_the_tutorial_sizes_and_prints_a_table(tmp_path):
 def test_sweep_entries_equal_a_run_of_each_size_alone(tmp_path):
     # the sweep fits the data's baseline once for every size; each entry must still be
     # what `train --hidden N` would have fitted and recorded
-    options = resolve({"registry": str(tmp_path), "hidden": (2, 3), "epochs": 50})
-    for entry in run(options, jobs=1):
-        alone = training.fit(replace(options, hidden=(entry.hidden,)))
+    given = {"registry": str(tmp_path), "hidden": (2, 3), "epochs": 50}
+    for entry in run(resolve(given).recipe, jobs=1):
+        alone = training.fit(resolve({**given, "hidden": (entry.hidden,)}).recipe)
         for ours, theirs in zip(
             (*entry.result.coefs, *entry.result.intercepts),
             (*alone.coefs, *alone.intercepts),
@@ -70,7 +80,7 @@ def test_sweep_entries_equal_a_run_of_each_size_alone(tmp_path):
 
 def test_sweep_refuses_the_baseline_kind(tmp_path):
     with pytest.raises(OptionError, match="--kind must be mlp"):
-        run(resolve({"registry": str(tmp_path), "kind": "logreg"}))
+        run(resolve({"registry": str(tmp_path), "kind": "logreg"}).recipe)
 
 
 def test_sweep_bad_sizes_exit_2(tmp_path, capsys):
