@@ -46,6 +46,11 @@ class RegistryError(ScratchNetError):
     """Base class for problems reading or writing the model registry."""
 
 
+class StorageError(RegistryError):
+    """The registry's storage failed under a write (disk full, read-only, permissions);
+    the message says where, and what state the registry was left in."""
+
+
 class NotFoundError(RegistryError, LookupError):
     """An unknown model, version or alias."""
 

@@ -319,4 +319,5 @@ def _v(version: int | None) -> str:
 
 
 def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2))
+    # exactly one line: `--json >> retrain.jsonl` must stay JSON Lines
+    print(json.dumps(data), flush=True)

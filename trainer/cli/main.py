@@ -5,6 +5,7 @@ one line on stderr and a documented exit code, so cron jobs and scripts can act 
 """
 
 import argparse
+import json
 import os
 import sys
 import traceback
@@ -24,6 +25,7 @@ from trainer.errors import (
     DataError,
     InvalidNameError,
     NotFoundError,
+    StorageError,
     TrainingError,
     VerificationError,
 )
@@ -44,13 +46,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2), already printed
-        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+        code = exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+        words = sys.argv[1:] if argv is None else list(argv)
+        if code != EXIT_OK and "--json" in words:
+            _print_error("bad_input", _Parser.last_error or "invalid arguments")
+        return code
+    as_json = bool(getattr(args, "json", False))
     try:
         return args.handler(args)
     except BAD_INPUT as exc:
-        return _refuse(exc, EXIT_BAD_INPUT)
+        return _refuse(exc, EXIT_BAD_INPUT, as_json)
     except VerificationError as exc:
-        return _refuse(exc, EXIT_VERIFY_FAILED)
+        return _refuse(exc, EXIT_VERIFY_FAILED, as_json)
+    except StorageError as exc:  # says where and what was left; not a bug
+        return _refuse(exc, EXIT_INTERNAL, as_json)
     except BrokenPipeError:
         # the reader went away (`trainer list | head`): what it read was complete,
         # so end quietly like other Unix tools; stdout is pointed at /dev/null so
@@ -58,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except OSError as exc:  # the disk, not the code: full, read-only, permissions
-        return _refuse(exc, EXIT_INTERNAL)
+        return _refuse(exc, EXIT_INTERNAL, as_json)
     except MemoryError:
         # before publishing (a version is a few KB): nothing was written
         return _refuse(
@@ -67,25 +76,47 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "machine; try smaller --hidden, --samples or --batch-size"
             ),
             EXIT_BAD_INPUT,
+            as_json,
         )
     except KeyboardInterrupt:
         return 130
     except Exception:
         traceback.print_exc()
-        print("trainer: internal error (a bug): please report it", file=sys.stderr)
+        message = "internal error (a bug): please report it"
+        print(f"trainer: {message}", file=sys.stderr)
+        if as_json:
+            _print_error("internal_error", message)
         return EXIT_INTERNAL
 
 
-def _refuse(exc: Exception, code: int) -> int:
+# what `--json` calls each refusal, by exit code
+_ERROR_CODES = {
+    EXIT_BAD_INPUT: "bad_input",
+    EXIT_VERIFY_FAILED: "verification_failed",
+    EXIT_INTERNAL: "storage_error",
+}
+
+
+def _refuse(exc: Exception, code: int, as_json: bool = False) -> int:
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     print(f"trainer: error: {message}", file=sys.stderr)
+    if as_json:
+        # a script reading stdout gets one line it can parse, as on success
+        _print_error(_ERROR_CODES[code], message)
     return code
+
+
+def _print_error(code: str, message: str) -> None:
+    print(json.dumps({"error": {"code": code, "message": message}}), flush=True)
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: a cron log should say what was wrong, once."""
 
+    last_error: str | None = None  # for --json, which cannot print before parsing
+
     def error(self, message: str) -> NoReturn:
+        _Parser.last_error = f"{message} (see --help)"
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
 

@@ -10,6 +10,7 @@ production moves is the registry's policy (`trainer.registry.promotion`).
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from trainer.data.datasets import (
     load_dataset,
     train_validation_split,
 )
-from trainer.errors import TrainingError
+from trainer.errors import StorageError, TrainingError
 from trainer.nn import network
 from trainer.nn.classifier import ScratchNetClassifier
 from trainer.registry import Registry
@@ -197,17 +198,42 @@ def fit(
 def publish(
     registry: Registry, options: RunOptions, result: TrainedModel
 ) -> PublishOutcome:
-    """Publish the result as a new version, then apply `--promote` or the gate."""
-    version = registry.publish(
-        options.name, result.coefs, result.intercepts, result.manifest_fields
-    )
-    if options.promote:
-        registry.set_alias(options.name, PRODUCTION, version)
-        return PublishOutcome(options.name, version, promoted=True)
-    if options.promote_if_better:
-        gate = promote_if_better(registry, options.name, version, options.tolerance)
-        return PublishOutcome(options.name, version, gate["promoted"], gate)
+    """Publish the result as a new version, then apply `--promote` or the gate.
+
+    A storage failure (a full disk) is reported with the place and the state it left:
+    before the version landed nothing is published; after, the version is there and
+    production is unchanged, which is what a retry or a manual promote needs to know.
+    """
+    where = Path(registry.root) / options.name
+    try:
+        version = registry.publish(
+            options.name, result.coefs, result.intercepts, result.manifest_fields
+        )
+    except OSError as exc:
+        raise StorageError(
+            f"cannot publish {options.name!r} in {where}: {_reason(exc)}; "
+            "nothing was published"
+        ) from exc
+    try:
+        if options.promote:
+            registry.set_alias(options.name, PRODUCTION, version)
+            return PublishOutcome(options.name, version, promoted=True)
+        if options.promote_if_better:
+            gate = promote_if_better(registry, options.name, version, options.tolerance)
+            return PublishOutcome(options.name, version, gate["promoted"], gate)
+    except OSError as exc:
+        raise StorageError(
+            f"{options.name!r} version {version} was published, but production was "
+            f"not changed: {_reason(exc)} writing the aliases in {where}; once there "
+            f"is room, `python -m trainer promote --registry {registry.root} "
+            f"--name {options.name} --version {version}`"
+        ) from exc
     return PublishOutcome(options.name, version, promoted=False)
+
+
+def _reason(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    return f"{reason} ({exc.filename})" if exc.filename else reason
 
 
 def _fit_network(

@@ -638,3 +638,19 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(trained):
         stderr = child.stderr.read().decode()
         assert child.wait(timeout=60) == 0
     assert stderr == ""
+
+
+def test_json_output_is_one_line_on_success_and_on_failure(tmp_path, capsys):
+    registry = str(tmp_path / "models")
+    assert main(["train", "--registry", registry, "--epochs", "5", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["version"] == 1
+    assert main(["show", "--registry", registry, "--name", "absent"]) == 2
+    capsys.readouterr()
+    assert main(["verify", "--registry", registry, "--name", "absent", "--json"]) == 2
+    (line,) = capsys.readouterr().out.splitlines()
+    error = json.loads(line)["error"]
+    assert error["code"] == "bad_input" and "absent" in error["message"]
+    assert main(["train", "--hiden", "5", "--json"]) == 2
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "--hiden" in json.loads(line)["error"]["message"]
