@@ -196,8 +196,14 @@ def list_models(args: argparse.Namespace) -> int:
                     created_at=manifest["created_at"],
                 )
             row["aliases"] = sorted(a for a, v in aliases.items() if v == version)
-            row["served"] = version == served
             versions.append(row)
+        if served is not None and "production" not in aliases:
+            # like the service: without a production alias, the highest version
+            # that verifies is served, not a broken newer one
+            verified = [row["version"] for row in versions if "error" not in row]
+            served = max(verified, default=None)
+        for row in versions:
+            row["served"] = row["version"] == served
         model = {"name": name, "aliases": aliases, "served_version": served,
                  "versions": versions}  # fmt: skip
         if alias_error:
@@ -232,10 +238,28 @@ def _version_line(row: dict[str, Any]) -> str:
 
 
 def show(args: argparse.Namespace) -> int:
-    """Print one version's verified manifest (exit 2 for an unknown model)."""
-    manifest = _registry(args).read_manifest(args.name, args.version)
-    _print_json(manifest)
+    """Print one version's verified manifest (exit 2 for an unknown model).
+
+    Without --version, the version the service serves: production if set, else the
+    highest version that verifies (a broken newer one is reported, not shown).
+    """
+    registry = _registry(args)
+    version = args.version
+    if version is None and "production" not in registry.aliases(args.name):
+        version = _highest_verified(registry, args.name)
+    manifest = registry.read_manifest(args.name, version)
+    print(json.dumps(manifest, indent=2))  # for people; `list --json` is for scripts
     return EXIT_OK
+
+
+def _highest_verified(registry: Registry, name: str) -> int | None:
+    for version in reversed(registry.versions(name)):
+        try:
+            registry.read_manifest(name, version)
+        except VerificationError:
+            continue
+        return version
+    return None
 
 
 def promote(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.helpers.registry_helpers import corrupt_copy, publish_network
 from trainer.cli.main import main
 from trainer.cli.options import resolve
 from trainer.cli.progress import Progress
@@ -654,3 +655,17 @@ def test_json_output_is_one_line_on_success_and_on_failure(tmp_path, capsys):
     assert main(["train", "--hiden", "5", "--json"]) == 2
     (line,) = capsys.readouterr().out.splitlines()
     assert "--hiden" in json.loads(line)["error"]["message"]
+
+
+def test_list_and_show_serve_the_highest_version_that_verifies(tmp_path, capsys):
+    # without a production alias the service skips a broken newest version; the CLI
+    # must say the same, not mark the broken one served
+    root = tmp_path / "models"
+    good = publish_network(Registry(root), "moons", seed=1)
+    corrupt_copy(root, "moons", source=good, target=good + 1)
+    assert main(["list", "--registry", str(root), "--json"]) == 0
+    (model,) = json.loads(capsys.readouterr().out)["models"]
+    assert model["served_version"] == good
+    assert [row["served"] for row in model["versions"]] == [True, False]
+    assert main(["show", "--registry", str(root), "--name", "moons"]) == 0
+    assert json.loads(capsys.readouterr().out)["version"] == good
