@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from service.errors import bad_request
+from service.errors import ApiError, bad_request
 from service.grid_fields import GridRequest
 from service.png import encode_indexed
 from service.runtime import ServedModel
@@ -78,6 +78,39 @@ def default_bounds(model: ServedModel) -> tuple[float, float, float, float]:
         float(low[1]) - MARGIN,
         float(high[1]) + MARGIN,
     )
+
+
+def response_size(model: ServedModel, grid: Grid, fmt: str) -> int:
+    """An upper bound on the bytes `render` will produce, known before any work.
+
+    JSON spells one label a cell, so string classes ("Iris-versicolor") multiply it;
+    npy is a byte a cell; PNG is at most a byte a cell plus its row filters.
+    """
+    cells = grid.nx * grid.ny
+    if fmt == "npy":
+        return cells + 128
+    if fmt == "png":
+        return cells + grid.ny + 1024
+    widest = max(len(orjson.dumps(label)) for label in model.classes)
+    # a label and a comma a cell, a bracket pair a row, ~25 bytes an axis value
+    return cells * (widest + 1) + grid.ny * 2 + (grid.nx + grid.ny) * 25 + 1024
+
+
+def check_response_size(model: ServedModel, grid: Grid, fmt: str, limit: int) -> None:
+    """413 before rendering a response over `limit` bytes (SCRATCHNET_MAX_RESPONSE_MB).
+
+    The cell limit alone lets a long string label or a format with more bytes a cell
+    build tens of MB per request, and a worker holds them in memory at once.
+    """
+    size = response_size(model, grid, fmt)
+    if size > limit:
+        raise ApiError(
+            413,
+            "response_too_large",
+            f"a {grid.nx}x{grid.ny} grid in {fmt} would be about {size} bytes; the "
+            f"limit is {limit} (SCRATCHNET_MAX_RESPONSE_MB): ask for fewer cells, or "
+            "format=npy or png, which take a byte a cell",
+        )
 
 
 def render(model: ServedModel, grid: Grid, fmt: str) -> bytes:

@@ -37,11 +37,16 @@ class GridRequest:
 
 
 def parse_grid_body(
-    doc: object, max_cells: int, max_abs: float, body: bytes | None = None
+    doc: object,
+    max_cells: int,
+    max_abs: float,
+    body: bytes | None = None,
+    max_side: int | None = None,
 ) -> GridRequest:
     """POST /boundary body: a JSON object of grid fields, every one optional.
 
     `body`, the bytes `doc` was parsed from, lets a field given twice be refused.
+    `max_side` caps nx and ny each (default: only their product is capped).
     """
     if not isinstance(doc, dict):
         raise bad_request(
@@ -59,21 +64,28 @@ def parse_grid_body(
             f"unknown field(s) {', '.join(map(repr, unknown))}; "
             f"allowed: {', '.join(GRID_FIELDS)}{hint}",
         )
-    request = _grid_request(doc, from_query=False, max_cells=max_cells, max_abs=max_abs)
+    request = _grid_request(doc, False, max_cells, max_abs, max_side or max_cells)
     if body is not None:
         require_unique_keys(doc, body)
     return request
 
 
 def parse_grid_query(
-    fields: Mapping[str, str], max_cells: int, max_abs: float
+    fields: Mapping[str, str],
+    max_cells: int,
+    max_abs: float,
+    max_side: int | None = None,
 ) -> GridRequest:
     """GET /boundary query: grid fields as strings (model/version removed already)."""
-    return _grid_request(fields, from_query=True, max_cells=max_cells, max_abs=max_abs)
+    return _grid_request(fields, True, max_cells, max_abs, max_side or max_cells)
 
 
 def _grid_request(
-    fields: Mapping[str, object], from_query: bool, max_cells: int, max_abs: float
+    fields: Mapping[str, object],
+    from_query: bool,
+    max_cells: int,
+    max_abs: float,
+    max_side: int,
 ) -> GridRequest:
     # a field left out takes its default; one given, even as null, must be valid
     values: dict[str, object] = {}
@@ -82,7 +94,7 @@ def _grid_request(
             values[name] = _bound(fields[name], name, from_query, max_abs)
     for name in ("nx", "ny"):
         if name in fields:
-            values[name] = _grid_size(fields[name], name, from_query, max_cells)
+            values[name] = _grid_size(fields[name], name, from_query, max_side)
     if "format" in fields:
         fmt = fields["format"]
         if fmt not in FORMATS:
@@ -114,8 +126,8 @@ def _bound(value: object, name: str, from_query: bool, max_abs: float) -> float:
     return check_number(value, name, max_abs, "invalid_parameter")
 
 
-def _grid_size(value: object, name: str, from_query: bool, max_cells: int) -> int:
-    problem = f"{name} must be an integer from 1 to {max_cells}, got {_shown(value)}"
+def _grid_size(value: object, name: str, from_query: bool, max_side: int) -> int:
+    problem = f"{name} must be an integer from 1 to {max_side}, got {_shown(value)}"
     if from_query:
         # plain ASCII digits: int() would also take "5_0", " 5" or other scripts' digits
         if not (value.isascii() and value.isdigit()):
@@ -128,7 +140,7 @@ def _grid_size(value: object, name: str, from_query: bool, max_cells: int) -> in
         value = int(value)  # JSON Schema counts 10.0 as an integer; so do we
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise bad_request("invalid_parameter", problem)
-    if value > max_cells:
+    if value > max_side:
         raise ApiError(413, "too_many_cells", problem)
     return value
 

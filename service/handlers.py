@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from service import metrics
-from service.boundary import MEDIA_TYPES, render, resolve_grid
+from service.boundary import MEDIA_TYPES, check_response_size, render, resolve_grid
 from service.cache import BytesCache
 from service.errors import ApiError, bad_request
 from service.grid_fields import (
@@ -91,10 +91,13 @@ def boundary(environ: dict, context: Context) -> Reply:
     else:
         fields = query(environ, MODEL_CHOICE + GRID_FIELDS)
         grid_fields = {k: v for k, v in fields.items() if k not in MODEL_CHOICE}
-        grid_request = parse_grid_query(grid_fields, *limits)
+        grid_request = parse_grid_query(
+            grid_fields, *limits, max_side=settings.max_grid_side
+        )
     model = resolve_model(environ, context, fields)
     grid = resolve_grid(grid_request, model)
     fmt = grid_request.format
+    check_response_size(model, grid, fmt, settings.max_response_bytes)
     cache = context.boundary_cache
     key = (model.name, model.version, grid, fmt)
     content = cache.get(key) if cache is not None else None
@@ -124,7 +127,9 @@ def _grid_body(
     body = json_body(environ, settings)
     if not body:
         return GridRequest()
-    return parse_grid_body(parse_json(body), *limits, body=body)
+    return parse_grid_body(
+        parse_json(body), *limits, body=body, max_side=settings.max_grid_side
+    )
 
 
 # --- shared by every route ----------------------------------------------------------

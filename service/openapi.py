@@ -15,7 +15,7 @@ from trainer.registry.names import ALIAS_PATTERN, VERSION_PATTERN
 _ERROR_TEXT = {
     "400": "Malformed or invalid input; the message says what was wrong.",
     "404": "Unknown model, version or alias.",
-    "413": "Too many points, grid cells or body bytes.",
+    "413": "Too many points, grid cells, body bytes or response bytes.",
     "415": "The body is not declared as JSON.",
     "503": "No verified version of the model is loaded yet.",
     "401": "No bearer token, or one that is not listed (SCRATCHNET_API_TOKENS_FILE).",
@@ -48,25 +48,21 @@ def _document(settings: Settings) -> dict:
     size = {
         "type": "integer",
         "minimum": 1,
-        "maximum": settings.max_grid_cells,
+        "maximum": min(settings.max_grid_side, settings.max_grid_cells),
         "default": DEFAULT_GRID_SIZE,
     }
+    size_text = (
+        f"at most {settings.max_grid_side} (SCRATCHNET_MAX_GRID_SIDE), and nx * ny "
+        f"at most {settings.max_grid_cells} (SCRATCHNET_MAX_GRID_CELLS), else a 413."
+    )
     grid_fields = {
         f"{axis}_{side}": {**number, "description": _bound_text(axis, side)}
         for axis in ("x", "y")
         for side in ("min", "max")
     }
     grid_fields |= {
-        "nx": {
-            **size,
-            "description": f"Columns. nx * ny must be at most "
-            f"{settings.max_grid_cells} (SCRATCHNET_MAX_GRID_CELLS), else a 413.",
-        },
-        "ny": {
-            **size,
-            "description": f"Rows. nx * ny must be at most "
-            f"{settings.max_grid_cells} (SCRATCHNET_MAX_GRID_CELLS), else a 413.",
-        },
+        "nx": {**size, "description": f"Columns: {size_text}"},
+        "ny": {**size, "description": f"Rows: {size_text}"},
         "format": {"type": "string", "enum": list(FORMATS), "default": "json"},
     }
     # the registry's own rules: a version it could hold or an alias it could set

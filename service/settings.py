@@ -17,6 +17,13 @@ class Settings:
     poll_seconds: float = 2.0
     max_points: int = 100_000
     max_grid_cells: int = 4_000_000
+    # nx and ny each: without it one 4,000,000 x 1 grid (within the cell limit) sent
+    # 85 MB of axis values; 2000 x 2000 still reaches the cell limit
+    max_grid_side: int = 2000
+    # what one /boundary response may take, estimated before it is built; the largest
+    # default grid in JSON with one-digit labels is ~8 MB, so this only stops long
+    # string labels and future formats from multiplying it
+    max_response_bytes: int = 32 * 1024 * 1024
     # 100,000 two-feature points written in full precision take ~4.5 MB; 16 MiB leaves
     # room for more features and whitespace while refusing runaway bodies early
     max_body_bytes: int = 16 * 1024 * 1024
@@ -37,10 +44,14 @@ class Settings:
 
     def __post_init__(self) -> None:
         _require(self.poll_seconds >= 0, "SCRATCHNET_POLL_SECONDS must be >= 0")
-        for name in ("max_points", "max_grid_cells", "max_body_bytes"):
-            _require(
-                getattr(self, name) >= 1, f"SCRATCHNET_{name.upper()} must be >= 1"
-            )
+        for name in (
+            "max_points",
+            "max_grid_cells",
+            "max_grid_side",
+            "max_body_bytes",
+            "max_response_bytes",
+        ):
+            _require(getattr(self, name) >= 1, f"{_ENV[name][0]} must be >= 1")
         _require(self.max_abs_feature > 0, "SCRATCHNET_MAX_ABS_FEATURE must be > 0")
         _require(self.version_cache_size >= 0, "SCRATCHNET_VERSION_CACHE must be >= 0")
         _require(
@@ -86,6 +97,8 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "poll_seconds": ("SCRATCHNET_POLL_SECONDS", float),
     "max_points": ("SCRATCHNET_MAX_POINTS", int),
     "max_grid_cells": ("SCRATCHNET_MAX_GRID_CELLS", int),
+    "max_grid_side": ("SCRATCHNET_MAX_GRID_SIDE", int),
+    "max_response_bytes": ("SCRATCHNET_MAX_RESPONSE_MB", _mebibytes),
     "max_body_bytes": ("SCRATCHNET_MAX_BODY_BYTES", int),
     "max_abs_feature": ("SCRATCHNET_MAX_ABS_FEATURE", float),
     "version_cache_size": ("SCRATCHNET_VERSION_CACHE", int),

@@ -9,7 +9,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service import create_app
+from service.boundary import Grid, render, response_size
 from service.fastpath import HOT_ROUTES
+from service.runtime import ServedModel
 from service.settings import Settings
 from tests.helpers.api_cases import JSON, REJECTIONS
 from tests.helpers.registry_helpers import forward_from_disk, publish_network
@@ -356,3 +358,34 @@ def test_a_served_manifest_names_a_csv_file_without_its_path(tmp_path):
         assert "/home/alice" not in response.get_data(as_text=True)
         dataset = response.get_json()["training"]["dataset"]
         assert dataset["file"] == "points.csv" and dataset["sha256"] == "ab" * 32
+
+
+@pytest.mark.parametrize("query", ["nx=2001", "ny=2001", "nx=4000000&ny=1"])
+def test_a_grid_side_over_the_limit_is_a_413(client, query):
+    # within the cell limit, but one axis alone would carry tens of MB
+    error = assert_error(client.get(f"/boundary?{query}"), 413, "too_many_cells")
+    assert "from 1 to 2000" in error["message"]
+
+
+def test_a_response_over_the_byte_budget_is_a_413_before_any_work(tmp_path):
+    registry = Registry(tmp_path / "models")
+    publish_network(registry, "moons", seed=1, classes=("x" * 50, "y" * 50))
+    client = make_client(registry, max_response_bytes=200_000)
+    error = assert_error(
+        client.get("/boundary?nx=100&ny=100"), 413, "response_too_large"
+    )
+    assert "format=npy or png" in error["message"]
+    # a byte a cell fits where 52 bytes a cell do not
+    assert client.get("/boundary?nx=100&ny=100&format=npy").status_code == 200
+    assert client.get("/boundary?nx=100&ny=100&format=png").status_code == 200
+
+
+@pytest.mark.parametrize("fmt", ["json", "npy", "png"])
+@pytest.mark.parametrize("classes", [(0, 1), ("a", "b", "c"), ("Iris-versicolor", 7)])
+def test_the_size_estimate_bounds_every_rendered_response(tmp_path, fmt, classes):
+    registry = Registry(tmp_path / "models")
+    publish_network(registry, "m", seed=3, classes=classes)
+    model = ServedModel(registry.load("m", 1))
+    for nx, ny in [(1, 1), (7, 3), (200, 200), (1000, 13)]:
+        grid = Grid(-1e15, 1e15, -123.456789, 987.654321, nx, ny)
+        assert len(render(model, grid, fmt)) <= response_size(model, grid, fmt)
