@@ -62,15 +62,15 @@ class Workspace:
         self._activate, self._derivative = ACTIVATIONS[activation]
         self.grad = np.empty_like(params.theta)
         sizes = params.layer_sizes
-        layers = [
-            _layer(WbT, dWbT, n_samples, hidden=i < len(sizes) - 2)
-            for i, (WbT, dWbT) in enumerate(
-                zip(params.layers, params.views_of(self.grad), strict=True)
-            )
+        *hidden_views, output_views = zip(
+            params.layers, params.views_of(self.grad), strict=True
+        )
+        self.hidden = [
+            _hidden_layer(WbT, dWbT, n_samples) for WbT, dWbT in hidden_views
         ]
-        self.hidden: list[HiddenLayer] = layers[:-1]
-        self.output: Layer = layers[-1]
-        self.first: Layer = layers[0]
+        self.output = Layer(**_layer_fields(*output_views, n_samples))
+        layers = [*self.hidden, self.output]
+        self._first = layers[0]
         # backpropagation's steps from the top down: each layer and the one below it
         self._descent = [(layer, below) for below, layer in pairwise(layers)][::-1]
         self.XT = np.empty((sizes[0] + 1, 0))  # the last forward's input
@@ -109,6 +109,7 @@ class Workspace:
         np.log(self._sums, out=self._log_sums)
         loss = float(np.dot(self._log_sums, self._ones))
         loss -= float(np.vdot(YT, self.output.ZT))
+        penalty = None
         if self.alpha != 0.0:
             # L2 appears here, in the loss and the weight gradient, and nowhere else;
             # biases are not penalised
@@ -123,23 +124,30 @@ class Workspace:
             np.dot(DT, below.AT.T, out=layer.dWbT)
             DT = np.dot(layer.W, DT, out=below.DT)
             DT *= self._derivative(below.HT, out=below.FT)
-        np.dot(DT, self.XT.T, out=self.first.dWbT)
-        if self.alpha != 0.0:
+        np.dot(DT, self.XT.T, out=self._first.dWbT)
+        if penalty is not None:
             self.grad += penalty
         return loss, self.grad
 
 
-def _layer(WbT: Array, dWbT: Array, n_samples: int, hidden: bool) -> Layer:
+def _layer_fields(WbT: Array, dWbT: Array, n_samples: int) -> dict[str, Array]:
     fan_out = len(WbT)
-    common = {
+    return {
         "WbT": WbT,
         "dWbT": dWbT,
         "W": WbT[:, :-1].T,
         "ZT": np.empty((fan_out, n_samples)),
         "DT": np.empty((fan_out, n_samples)),
     }
-    if not hidden:
-        return Layer(**common)
+
+
+def _hidden_layer(WbT: Array, dWbT: Array, n_samples: int) -> HiddenLayer:
+    fan_out = len(WbT)
     AT = np.empty((fan_out + 1, n_samples))
     AT[fan_out] = 1.0
-    return HiddenLayer(**common, AT=AT, HT=AT[:-1], FT=np.empty((fan_out, n_samples)))
+    return HiddenLayer(
+        **_layer_fields(WbT, dWbT, n_samples),
+        AT=AT,
+        HT=AT[:-1],
+        FT=np.empty((fan_out, n_samples)),
+    )
