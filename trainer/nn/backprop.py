@@ -1,27 +1,56 @@
 """Training-time forward and backward passes over preallocated buffers.
 
-At the tutorial's size (200 points, 3 hidden units) a pass is a few dozen numpy calls
-on tiny arrays, so call count and memory layout, not arithmetic, set the speed. Every
-step here writes into buffers owned by a `Workspace` (one per batch size) and
-allocates nothing. `trainer.nn.network` holds the plain inference pass the service uses.
+`Workspace.forward` gives the class probabilities, `Workspace.backward` the loss and
+its gradient: the tutorial's math, for any depth. At the tutorial's size a pass is a
+few dozen numpy calls on tiny arrays, so call count and memory layout, not arithmetic,
+set the speed: every step writes into buffers allocated once per batch size.
 """
+
+from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
 from trainer.nn.activations import ACTIVATIONS
+from trainer.nn.network import softmax_columns
 from trainer.nn.parameters import Parameters
 
 Array = np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One affine layer's parameters, gradient and buffers, all stored transposed.
+
+    With its input A = [H_in, 1] (n_samples, fan_in + 1) and Wb = [W; b], the layer
+    computes Z = A Wb, and backpropagation dL/dWb = A^T D for D = dL/dZ. Stored as
+    (units, samples), that is ZT = WbT @ AT and dWbT = DT @ AT.T.
+    """
+
+    WbT: Array  # [W^T | b] (fan_out, fan_in + 1): a view into `params.theta`
+    dWbT: Array  # dL/d[W^T | b]: the same view into `Workspace.grad`
+    W: Array  # the weights alone (fan_in, fan_out), a view: W @ DT carries D down
+    ZT: Array  # logits (fan_out, n_samples)
+    DT: Array  # dL/dZ (fan_out, n_samples)
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenLayer(Layer):
+    """A hidden layer also keeps its activations H = f(Z), as the next layer's input."""
+
+    AT: Array  # [H^T; 1] (fan_out + 1, n_samples): the row of ones applies the bias
+    HT: Array  # H^T, the view of AT without its row of ones
+    FT: Array  # f'(H)^T (fan_out, n_samples), scratch for `backward`
+
+
 class Workspace:
-    """Buffers for forward and backward passes on batches of `n_samples` rows.
+    """Forward and backward passes on batches of `n_samples` rows, in owned buffers.
 
     Everything is stored transposed, one row per unit and one column per sample:
     numpy's elementwise loops are fast along long contiguous rows and slow across
-    the 2-3 columns of the tutorial's network. Activations carry a last row of ones,
-    `AT = [H^T; 1]` (fan + 1, n_samples), so a layer's `[W^T | b]` applies weights
-    and bias in one product, and one product gives both of their gradients.
+    the 2-3 columns of the tutorial's network. Activations carry a last row of ones
+    so that one product applies a layer's weights and bias, and one product gives
+    both of their gradients.
     """
 
     def __init__(
@@ -31,102 +60,94 @@ class Workspace:
         self.alpha = float(alpha)
         self.n_samples = n_samples
         self._activate, self._derivative = ACTIVATIONS[activation]
-        sizes = params.layer_sizes
-        layers = params.layers
         self.grad = np.empty_like(params.theta)
-        grad_layers = params.views_of(self.grad)
-        # per hidden layer: [W^T | b], its logits ZT, and its output AT = [H^T; 1]
-        self._hidden: list[tuple[Array, Array, Array, Array]] = []
-        for layer, size in zip(layers[:-1], sizes[1:-1], strict=True):
-            AT = np.empty((size + 1, n_samples))
-            AT[size] = 1.0
-            self._hidden.append((layer, np.empty((size, n_samples)), AT, AT[:-1]))
-        self._output = layers[-1]
-        # the output layer's logits, kept max-shifted for `loss`
-        self._ZT = np.empty((sizes[-1], n_samples))
-        self.PT = np.empty((sizes[-1], n_samples))
-        # from the output layer down to the second: the layer's gradient, its input
-        # AT = [H^T; 1], its W^T transposed, and buffers for the delta one layer down
-        # and for the activation's derivative there
-        self._below: list[tuple[Array, Array, Array, Array, Array]] = [
-            (
-                grad_layers[i],
-                self._hidden[i - 1][2],
-                layers[i][:, :-1].T,
-                np.empty((sizes[i], n_samples)),
-                np.empty((sizes[i], n_samples)),
-            )
-            for i in range(len(layers) - 1, 0, -1)
+        sizes = params.layer_sizes
+        *hidden_views, output_views = zip(
+            params.layers, params.views_of(self.grad), strict=True
+        )
+        self.hidden = [
+            _hidden_layer(WbT, dWbT, n_samples) for WbT, dWbT in hidden_views
         ]
-        self._first_grad = grad_layers[0]
-        self.XT = np.empty((sizes[0] + 1, 0))  # the last forward's input, for backward
-        self.penalty = np.zeros_like(params.theta)  # alpha * W, zero on biases
-        self._alpha_mask = self.alpha * params.weight_mask
-        self._row_max = np.empty(n_samples)
-        self._row_sum = np.empty(n_samples)
-        self._log_sum = np.empty(n_samples)
-        self._ones_classes = np.ones(sizes[-1])
-        self._ones_samples = np.ones(n_samples)
+        self.output = Layer(**_layer_fields(*output_views, n_samples))
+        layers = [*self.hidden, self.output]
+        self._first = layers[0]
+        # backpropagation's steps from the top down: each layer and the one below it
+        self._descent = [(layer, below) for below, layer in pairwise(layers)][::-1]
+        self.XT = np.empty((sizes[0] + 1, 0))  # the last forward's input
+        self.PT = np.empty((sizes[-1], n_samples))
+        self._sums = np.empty(n_samples)  # the softmax's sums of exp, for the loss
+        self._log_sums = np.empty(n_samples)
+        self._ones = np.ones(n_samples)
+        self._alpha_mask = self.alpha * params.weight_mask  # alpha on weights, 0 on b
+        self._penalty = np.zeros_like(params.theta)
 
     def forward(self, XT: Array) -> Array:
         """Class probabilities PT (n_classes, n_samples) for XT = [X^T; 1].
 
         XT is (n_features + 1, n_samples). PT lives in a workspace buffer, valid
-        until the next `forward`; `backward` overwrites it.
+        until the next `forward`.
         """
         self.XT = AT = XT
-        for layer, ZT, AT_out, HT in self._hidden:
-            np.dot(layer, AT, out=ZT)
-            self._activate(ZT, out=HT)
-            AT = AT_out
-        ZT = np.dot(self._output, AT, out=self._ZT)
-        m, s, PT = self._row_max, self._row_sum, self.PT
-        # max-shift before exp: softmax is shift-invariant and exp can then never
-        # overflow; the largest term becomes exp(0) = 1, so every sum is >= 1
-        if len(ZT) == 2:
-            np.maximum(ZT[0], ZT[1], out=m)
-        else:
-            np.max(ZT, axis=0, out=m)
-        np.subtract(ZT, m, out=ZT)
-        np.exp(ZT, out=PT)
-        np.dot(self._ones_classes, PT, out=s)
-        np.divide(PT, s, out=PT)
-        return PT
+        for layer in self.hidden:
+            np.dot(layer.WbT, AT, out=layer.ZT)
+            self._activate(layer.ZT, out=layer.HT)
+            AT = layer.AT
+        ZT = np.dot(self.output.WbT, AT, out=self.output.ZT)
+        # leaves ZT max-shifted and the sums of exp in _sums: the loss needs both
+        return softmax_columns(ZT, out=self.PT, sums=self._sums)
 
-    def loss(self, YT: Array) -> float:
-        """Summed cross-entropy plus alpha/2 * sum ||W||^2, at the last `forward`.
+    def backward(self, YT: Array) -> tuple[float, Array]:
+        """The loss at the last `forward`, and its gradient with respect to theta.
 
-        YT is one-hot (n_classes, n_samples). Divided by n_samples this is the
-        tutorial's loss, and scikit-learn's: mean cross-entropy
-        + alpha / (2 n_samples) * sum ||W||^2. Uses -log P[y] = log(sum of exp) -
-        shifted logit[y], finite even where P[y] underflows to 0. Also fills
-        `penalty` = alpha * W for `backward`.
+        YT is one-hot (n_classes, n_samples). The loss is the summed cross-entropy
+        plus alpha/2 * sum ||W||^2; divided by n_samples it is the tutorial's and
+        scikit-learn's, mean cross-entropy + alpha / (2 n_samples) * sum ||W||^2.
+        The gradient lives in `grad`, a workspace buffer, valid until the next call.
         """
-        np.log(self._row_sum, out=self._log_sum)
-        data = float(np.dot(self._log_sum, self._ones_samples))
-        data -= float(np.vdot(YT, self._ZT))
-        if self.alpha == 0.0:
-            return data
-        np.multiply(self.params.theta, self._alpha_mask, out=self.penalty)
-        return data + 0.5 * float(np.vdot(self.penalty, self.params.theta))
-
-    def backward(self, YT: Array) -> Array:
-        """Gradient of `loss` with respect to `params.theta`, into `grad`; returns it.
-
-        Call after `forward` and `loss` at the same parameters. Consumes PT.
-        """
+        theta = self.params.theta
+        # -log P[y] = log(sum of exp) - shifted logit[y], finite where P[y] is 0
+        np.log(self._sums, out=self._log_sums)
+        loss = float(np.dot(self._log_sums, self._ones))
+        loss -= float(np.vdot(YT, self.output.ZT))
+        penalty = None
+        if self.alpha != 0.0:
+            # L2 appears here, in the loss and the weight gradient, and nowhere else;
+            # biases are not penalised
+            penalty = np.multiply(theta, self._alpha_mask, out=self._penalty)
+            loss += 0.5 * float(np.vdot(penalty, theta))
         # softmax and cross-entropy backpropagate as one step, dL/dZ = P - Y: with
         # dP_c/dZ_k = P_c (1[c = k] - P_k) the chain rule sums to P_k - Y_k because
         # the one-hot Y sums to 1
-        DT = np.subtract(self.PT, YT, out=self.PT)
-        for grad_layer, AT, W, DT_below, FT in self._below:
+        DT = np.subtract(self.PT, YT, out=self.output.DT)
+        for layer, below in self._descent:
             # D^T [H, 1] = [dL/dW^T | dL/db]: the row of ones sums D for the bias
-            np.dot(DT, AT.T, out=grad_layer)
-            np.dot(W, DT, out=DT_below)
-            DT_below *= self._derivative(AT[:-1], out=FT)
-            DT = DT_below
-        np.dot(DT, self.XT.T, out=self._first_grad)
-        if self.alpha != 0.0:
-            # L2 appears in two places only, `loss` and here; biases are not penalised
-            self.grad += self.penalty
-        return self.grad
+            np.dot(DT, below.AT.T, out=layer.dWbT)
+            DT = np.dot(layer.W, DT, out=below.DT)
+            DT *= self._derivative(below.HT, out=below.FT)
+        np.dot(DT, self.XT.T, out=self._first.dWbT)
+        if penalty is not None:
+            self.grad += penalty
+        return loss, self.grad
+
+
+def _layer_fields(WbT: Array, dWbT: Array, n_samples: int) -> dict[str, Array]:
+    fan_out = len(WbT)
+    return {
+        "WbT": WbT,
+        "dWbT": dWbT,
+        "W": WbT[:, :-1].T,
+        "ZT": np.empty((fan_out, n_samples)),
+        "DT": np.empty((fan_out, n_samples)),
+    }
+
+
+def _hidden_layer(WbT: Array, dWbT: Array, n_samples: int) -> HiddenLayer:
+    fan_out = len(WbT)
+    AT = np.empty((fan_out + 1, n_samples))
+    AT[fan_out] = 1.0
+    return HiddenLayer(
+        **_layer_fields(WbT, dWbT, n_samples),
+        AT=AT,
+        HT=AT[:-1],
+        FT=np.empty((fan_out, n_samples)),
+    )

@@ -147,23 +147,24 @@ def _full_batch_epochs(
     """One update per epoch on all samples; yields the loss before any update, then
     the loss *after* each update.
 
-    Each pass runs backward-then-forward, so the forward that yields the loss after
-    update k is also the forward that update k + 1 starts from: no extra pass.
+    The loss after update k comes with the gradient that update k + 1 takes: one
+    forward and one backward an epoch, and one gradient unused at the end.
     """
     n_samples = XT.shape[1]
     workspace = Workspace(params, options.activation, options.alpha, n_samples)
     grad_scale = 1.0 if options.gradient == "sum" else 1.0 / n_samples
     theta = params.theta
     workspace.forward(XT)
-    yield workspace.loss(YT) / n_samples
+    loss, grad = workspace.backward(YT)
+    yield loss / n_samples
     for epoch in range(options.max_iter):
-        grad = workspace.backward(YT)
         learning_rate = decayed_learning_rate(
             options.learning_rate, options.learning_rate_decay, epoch
         )
         optimizer.step(theta, grad, learning_rate, grad_scale)
         workspace.forward(XT)
-        yield workspace.loss(YT) / n_samples
+        loss, grad = workspace.backward(YT)
+        yield loss / n_samples
 
 
 def _mini_batch_epochs(
@@ -196,7 +197,8 @@ def _mini_batch_epochs(
     first = workspaces[batch_size]
     XT_first, YT_first = first.copy_in(XT[:, :batch_size], YT[:, :batch_size])
     first.forward(XT_first)
-    yield first.loss(YT_first) / batch_size
+    loss, _ = first.backward(YT_first)  # before any update: the gradient is not used
+    yield loss / batch_size
     for epoch in range(options.max_iter):
         if options.shuffle:
             rng.shuffle(order)
@@ -214,8 +216,8 @@ def _mini_batch_epochs(
                 XT_epoch[:, start:stop], YT_epoch[:, start:stop]
             )
             workspace.forward(XT_batch)
-            total += workspace.loss(YT_batch)
-            grad = workspace.backward(YT_batch)
+            loss, grad = workspace.backward(YT_batch)
+            total += loss
             grad_scale = 1.0 if options.gradient == "sum" else 1.0 / (stop - start)
             optimizer.step(params.theta, grad, learning_rate, grad_scale)
         yield total / n_samples

@@ -42,26 +42,46 @@ def logits(
     return H
 
 
-# sums a row of two with one dot product; built once, not on every call (the serving
-# hot path calls softmax for every /predict)
-_PAIR_SUM = np.ones(2)
-_PAIR_SUM.flags.writeable = False
-
-
 def softmax(Z: Array) -> Array:
     """Row-wise softmax, in place on Z (n_samples, n_classes); returns Z."""
-    # max-shift before exp: softmax is shift-invariant and exp can then never overflow
-    if Z.shape[1] == 2:
-        # reductions across 2 columns are numpy's slow path: 10x slower at 10^4 rows
-        # than one elementwise maximum of the columns and a product with ones
-        Z -= np.maximum(Z[:, 0], Z[:, 1])[:, None]
-        np.exp(Z, out=Z)
-        Z /= np.dot(Z, _PAIR_SUM)[:, None]
-    else:
-        Z -= Z.max(axis=1, keepdims=True)
-        np.exp(Z, out=Z)
-        Z /= Z.sum(axis=1, keepdims=True)
+    # Z.T is a view: the softmax of each of its columns is that of a row of Z
+    softmax_columns(Z.T)
     return Z
+
+
+def softmax_columns(
+    ZT: Array, out: Array | None = None, sums: Array | None = None
+) -> Array:
+    """Softmax down each column of ZT (n_classes, n_samples); returns P^T.
+
+    The class axis comes first because training stores every array transposed
+    (`trainer.nn.backprop`). P^T goes into `out`, by default ZT itself. ZT is left
+    max-shifted and `sums` (n_samples,), if given, holds each column's sum of exp:
+    the loss is log(sums) - shifted logit of the true class, finite even where that
+    class's probability underflows to 0.
+    """
+    if out is None:
+        out = ZT
+    # the column maxima first, then, once ZT is shifted, the sums: one buffer for both
+    top = np.empty(ZT.shape[1]) if sums is None else sums
+    # two classes (the moons): the maximum and the sum of the two rows elementwise,
+    # not as reductions, which numpy runs slowly across the short contiguous rows of
+    # the service's (n_samples, 2) logits
+    pair = len(ZT) == 2
+    # max-shift before exp: softmax is shift-invariant and exp can then never
+    # overflow; the largest term becomes exp(0) = 1, so every sum is >= 1
+    if pair:
+        np.maximum(ZT[0], ZT[1], out=top)
+    else:
+        np.maximum.reduce(ZT, axis=0, out=top)
+    np.subtract(ZT, top, out=ZT)
+    np.exp(ZT, out=out)
+    if pair:
+        total = np.add(out[0], out[1], out=top)
+    else:
+        total = np.add.reduce(out, axis=0, out=top)
+    np.divide(out, total, out=out)
+    return out
 
 
 def predict_proba(

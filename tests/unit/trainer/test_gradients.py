@@ -27,8 +27,8 @@ def backprop_gradient(params, X, y, n_classes, activation, alpha):
     workspace = Workspace(params, activation, alpha, len(X))
     XT, YT = transposed_inputs(X, y, n_classes)
     workspace.forward(XT)
-    loss = workspace.loss(YT)
-    return loss, workspace.backward(YT).copy()
+    loss, grad = workspace.backward(YT)
+    return loss, grad.copy()
 
 
 def numerical_gradient(params, X, y, activation, alpha, h=1e-5):
@@ -69,6 +69,30 @@ def test_backprop_matches_central_differences(activation, hidden, n_classes, alp
     assert loss == pytest.approx(reference_loss(params, X, y, activation, alpha))
     relative_error = np.linalg.norm(grad - numeric) / np.linalg.norm(grad + numeric)
     assert relative_error < 1e-6
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.4])
+def test_backward_depends_on_the_forward_alone(alpha):
+    # the loss and the L2 term are computed inside backward: calling it again, or
+    # after an update it did not see, gives what a fresh workspace gives
+    rng = np.random.RandomState(3)
+    X, y = rng.randn(9, 2), rng.randint(3, size=9)
+    XT, YT = transposed_inputs(X, y, 3)
+    params = initialize([2, 4, 3], "glorot", "relu", rng)
+    workspace = Workspace(params, "relu", alpha, 9)
+    workspace.forward(XT)
+    first_loss, first_grad = workspace.backward(YT)
+    first_grad = first_grad.copy()
+    again_loss, again_grad = workspace.backward(YT)
+    assert again_loss == first_loss
+    assert np.array_equal(again_grad, first_grad)
+
+    params.theta -= 0.1 * first_grad
+    workspace.forward(XT)
+    loss, grad = workspace.backward(YT)
+    expected_loss, expected_grad = backprop_gradient(params, X, y, 3, "relu", alpha)
+    assert loss == expected_loss
+    assert np.array_equal(grad, expected_grad)
 
 
 def test_biases_carry_no_l2():

@@ -27,6 +27,24 @@ def test_softmax_of_two_logits_is_the_logistic_function():
     assert P.sum(axis=1) == pytest.approx([1.0, 1.0, 1.0])
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_softmax_columns_leaves_what_the_loss_needs(n_classes):
+    # the training layout: one column per sample; P^T into `out`, ZT max-shifted,
+    # and each column's sum of exp in `sums`, so -log P[y] = log(sums) - ZT[y]
+    rng = np.random.RandomState(2)
+    Z = 30 * rng.randn(7, n_classes)
+    ZT = Z.T.copy()
+    PT, sums = np.empty_like(ZT), np.empty(7)
+    assert network.softmax_columns(ZT, out=PT, sums=sums) is PT
+    assert PT.T == pytest.approx(network.softmax(Z.copy()), abs=1e-15)
+    assert ZT.max(axis=0) == pytest.approx(np.zeros(7))
+    assert ZT == pytest.approx(Z.T - Z.T.max(axis=0))
+    assert sums == pytest.approx(np.exp(ZT).sum(axis=0))
+    y = rng.randint(n_classes, size=7)
+    cross_entropy = np.log(sums) - ZT[y, np.arange(7)]
+    assert cross_entropy == pytest.approx(-np.log(PT[y, np.arange(7)]))
+
+
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_derivative_from_output_matches_the_slope(activation):
     forward, derivative = ACTIVATIONS[activation]
