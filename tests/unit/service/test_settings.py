@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from service.settings import Settings
-from tests.helpers.registry_helpers import publish_network
+from tests.helpers.registry_samples import publish_network
 from trainer.registry import Registry
 
 

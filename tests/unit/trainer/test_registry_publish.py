@@ -14,7 +14,9 @@ import pytest
 
 from tests.helpers import registry_samples as samples
 from trainer.errors import NotFoundError, RegistryError, VerificationError
-from trainer.registry import AliasConflictError, Registry, artifact
+from trainer.registry import AliasConflictError, Registry
+from trainer.registry.artifact import WEIGHTS_FILE
+from trainer.registry.manifest import MANIFEST_FILE
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -44,9 +46,9 @@ def test_same_weights_give_the_same_sha256_in_every_version(tmp_path):
 
 def test_invalid_input_writes_nothing(tmp_path):
     registry = Registry(tmp_path / "models")
-    coefs, intercepts = samples.layers(hidden=4)
+    coefs, intercepts = samples.layers(hidden=(4,))
     with pytest.raises(VerificationError, match="disagree"):
-        registry.publish("moons", coefs, intercepts, samples.fields(hidden=3))
+        registry.publish("moons", coefs, intercepts, samples.fields(hidden=(3,)))
     bad_fields = samples.fields()
     bad_fields["metrics"]["validation_accuracy"] = float("nan")
     with pytest.raises(VerificationError, match="finite"):
@@ -140,21 +142,21 @@ _KILLED_PUBLISHER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from tests.helpers import registry_samples as samples
-    from trainer.registry import registry as registry_module
+    from trainer.registry import Registry, local
     root, stop_after = Path(sys.argv[1]), sys.argv[2]
-    write = registry_module.write_synced
+    write = local.write_synced
     def write_then_hang(path, data):
         write(path, data)
         if path.name == stop_after:
             print("written", flush=True)
             time.sleep(120)
-    registry_module.write_synced = write_then_hang
-    registry_module.Registry(root).publish("moons", *samples.layers(), samples.fields())
+    local.write_synced = write_then_hang  # where LocalStorage's drafts write
+    Registry(root).publish("moons", *samples.layers(), samples.fields())
     """
 )
 
 
-@pytest.mark.parametrize("stop_after", [artifact.WEIGHTS_FILE, artifact.MANIFEST_FILE])
+@pytest.mark.parametrize("stop_after", [WEIGHTS_FILE, MANIFEST_FILE])
 def test_publisher_killed_mid_write_leaves_no_version(tmp_path, stop_after):
     registry = Registry(tmp_path)
     _publish_one(registry)
@@ -184,15 +186,15 @@ _PAUSED_PUBLISHER = textwrap.dedent(
     import sys
     from pathlib import Path
     from tests.helpers import registry_samples as samples
-    from trainer.registry import registry as registry_module
-    write = registry_module.write_synced
+    from trainer.registry import Registry, local
+    write = local.write_synced
     def write_then_wait(path, data):
         write(path, data)
         if path.name == "weights.npz":
             print("written", flush=True)
             sys.stdin.readline()  # until the test has run verify --fix
-    registry_module.write_synced = write_then_wait
-    registry = registry_module.Registry(Path(sys.argv[1]))
+    local.write_synced = write_then_wait  # where LocalStorage's drafts write
+    registry = Registry(Path(sys.argv[1]))
     print(registry.publish("moons", *samples.layers(), samples.fields()), flush=True)
     """
 )
