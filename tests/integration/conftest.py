@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers.registry_helpers import publish_network
+from tests.helpers.registry_samples import publish_network
 from trainer.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.api_cases import JSON, REJECTIONS
-from tests.helpers.registry_helpers import forward_from_disk
+from tests.helpers.registry_samples import forward_from_disk
 
 
 def predict(url: str, points: list, query: str = "") -> requests.Response:

@@ -4,9 +4,9 @@ import threading
 
 import requests
 
-from tests.helpers.registry_helpers import corrupt_copy, publish_network
+from tests.helpers.registry_samples import corrupt_copy, publish_network, write_aliases
 from tests.integration.conftest import served_versions, wait_until
-from trainer.registry import Registry, aliases
+from trainer.registry import Registry
 
 
 class Traffic:
@@ -60,7 +60,7 @@ def test_an_alias_change_is_followed(service_url, registry_path):
         wait_until(lambda: served_versions(service_url) == {oldest}, "the rollback")
     finally:
         # leave the session's registry as it was (no API unsets an alias)
-        aliases.write_aliases(registry_path / "moons", before)
+        write_aliases(registry_path / "moons", before)
         wait_until(lambda: served_versions(service_url) == {newest}, "the reset")
 
 

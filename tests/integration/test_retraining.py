@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from tests.helpers.registry_helpers import publish_network
+from tests.helpers.registry_samples import publish_network
 from tests.integration.conftest import ROOT, served_versions, wait_until
 from trainer.registry import Registry
 

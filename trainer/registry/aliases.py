@@ -2,17 +2,22 @@
 
 `aliases.json` stays the plain `{"production": 3}` map that readers poll; every change
 is also appended to the history so `rollback` can find the version that production
-held before. The registry calls these under its lock; stdlib only.
+held before. Each change is one compare-and-set through the storage seam; stdlib only.
 """
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from trainer.errors import NotFoundError, VerificationError
-from trainer.registry.atomic import append_synced, read_regular, replace_atomically
-from trainer.registry.names import ALIAS_PATTERN, is_version_name
+from trainer.errors import NotFoundError, RegistryError, VerificationError
+from trainer.registry.names import (
+    ALIAS_PATTERN,
+    check_alias,
+    is_version_name,
+    parse_version,
+)
+from trainer.registry.storage import AliasChange, ReadFile, Storage
 
 ALIASES_FILE = "aliases.json"
 HISTORY_FILE = "alias_history.jsonl"
@@ -21,11 +26,74 @@ HISTORY_FILE = "alias_history.jsonl"
 MAX_ALIASES_BYTES = 1024 * 1024
 MAX_HISTORY_BYTES = 64 * 1024 * 1024
 
+# `set_alias(expected=UNSET)`: no expectation (None already means "unset")
+UNSET: Any = object()
 
-def read_aliases(model_dir: Path) -> dict[str, int]:
+# reads and verifies a version, raising if it does not: an alias never points at one
+Verify = Callable[[str, int], object]
+
+
+class AliasConflictError(RegistryError):
+    """An alias changed between reading it and replacing it (another job got there)."""
+
+
+def set_alias(
+    storage: Storage,
+    verify: Verify,
+    name: str,
+    alias: str,
+    version: int,
+    expected: Any = UNSET,
+) -> None:
+    """Point `alias` at an existing, verifying version; history is kept.
+
+    With `expected`, the change happens only if the alias still holds that value
+    (None: unset), else AliasConflictError: a compare-and-set for quality gates.
+    """
+    check_alias(alias)
+    version = parse_version(version)
+    verify(name, version)
+
+    def change(read: ReadFile) -> AliasChange | None:
+        current = read_aliases(read)
+        previous = current.get(alias)
+        if expected is not UNSET and previous != expected:
+            raise AliasConflictError(
+                f"alias {alias!r} of {name!r} is now {previous}, not {expected}"
+            )
+        if previous == version:
+            return None
+        return _change(current, alias, previous, version, "set")
+
+    storage.update_aliases(name, change)
+
+
+def rollback(
+    storage: Storage, verify: Verify, name: str, alias: str = "production"
+) -> tuple[int, int]:
+    """Move `alias` back to the version it held before; returns (from, to)."""
+    check_alias(alias)
+    if not storage.versions(name):
+        raise NotFoundError(f"unknown model {name!r} (no published versions)")
+    moved: list[tuple[int, int]] = []
+
+    def change(read: ReadFile) -> AliasChange:
+        moved.clear()  # a store that retries the change keeps only the last
+        current = read_aliases(read)
+        previous = current.get(alias)
+        target = rollback_target(read_history(read), alias, previous)
+        verify(name, target)
+        moved.append((previous, target))
+        return _change(current, alias, previous, target, "rollback")
+
+    storage.update_aliases(name, change)
+    return moved[-1]
+
+
+def read_aliases(read: ReadFile) -> dict[str, int]:
     """The alias map; empty when the model has none. Refuses a damaged file."""
     try:
-        data = read_regular(model_dir / ALIASES_FILE, MAX_ALIASES_BYTES)
+        data = read(ALIASES_FILE, MAX_ALIASES_BYTES)
     except FileNotFoundError:
         return {}
     try:
@@ -48,19 +116,14 @@ def read_aliases(model_dir: Path) -> dict[str, int]:
     return aliases
 
 
-def write_aliases(model_dir: Path, aliases: dict[str, int]) -> None:
-    data = json.dumps(dict(sorted(aliases.items())), indent=2) + "\n"
-    replace_atomically(model_dir / ALIASES_FILE, data.encode())
+def aliases_bytes(aliases: dict[str, int]) -> bytes:
+    """`aliases.json` as written: sorted, indented, for people reading it."""
+    return (json.dumps(dict(sorted(aliases.items())), indent=2) + "\n").encode()
 
 
-def record(
-    model_dir: Path, alias: str, previous: int | None, version: int, action: str
-) -> None:
-    """Append one change to the history, before `aliases.json` is replaced.
-
-    Written first so a crash between the two leaves a history entry the alias file
-    never got; `rollback_target` reconciles that with the current value.
-    """
+def _change(
+    current: dict[str, int], alias: str, previous: int | None, version: int, action: str
+) -> AliasChange:
     entry = {
         "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "alias": alias,
@@ -68,13 +131,16 @@ def record(
         "to": version,
         "action": action,
     }
-    append_synced(model_dir / HISTORY_FILE, (json.dumps(entry) + "\n").encode())
+    return AliasChange(
+        history_line=(json.dumps(entry) + "\n").encode(),
+        aliases=aliases_bytes({**current, alias: version}),
+    )
 
 
-def read_history(model_dir: Path) -> list[dict[str, Any]]:
+def read_history(read: ReadFile) -> list[dict[str, Any]]:
     """Every recorded change, oldest first; unreadable lines (a torn write) skipped."""
     try:
-        data = read_regular(model_dir / HISTORY_FILE, MAX_HISTORY_BYTES)
+        data = read(HISTORY_FILE, MAX_HISTORY_BYTES)
     except FileNotFoundError:
         return []
     lines = data.decode(errors="replace").splitlines()

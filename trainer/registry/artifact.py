@@ -1,9 +1,8 @@
-"""A published version's files, and `weights.npz`: arrays to bytes and back.
+"""`weights.npz`: a network's arrays to bytes and back.
 
 The weights are written deterministically (same arrays, same sha256) and read without
-pickle (`allow_pickle=False`); `trainer.registry.manifest` does the same for
-`manifest.json` and is re-exported here. Neither knows about directories, versions
-or aliases (that is `trainer.registry`); both are numpy-only because the service
+pickle (`allow_pickle=False`); `trainer.registry.manifest` describes them. Neither
+knows about directories, versions or aliases; both are numpy-only because the service
 loads models through them.
 """
 
@@ -17,22 +16,9 @@ import numpy as np
 
 from trainer.errors import VerificationError
 
-# the manifest's API, re-exported: this module is the one entry point for a version
-from trainer.registry.manifest import (  # noqa: F401
-    MANIFEST_FILE,
-    SCHEMA_VERSION,
-    WEIGHTS_FILE,
-    build_manifest,
-    check_architecture,
-    manifest_bytes,
-    manifest_digest,
-    parse_manifest,
-    validate_manifest,
-)
-
 Array = np.ndarray
 
-FILES = frozenset({WEIGHTS_FILE, MANIFEST_FILE})
+WEIGHTS_FILE = "weights.npz"
 
 # Far above any network this project trains (a 50-unit layer is ~1 KB); a bound so a
 # damaged or hostile file cannot make a reader allocate without limit.

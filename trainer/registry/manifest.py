@@ -2,8 +2,7 @@
 
 Everything about a version except its arrays lives in the manifest, and the service
 trusts it for shapes, classes and data extents, so reading it checks every field's
-type and range. `trainer.registry.artifact` handles the weights and re-exports these
-names.
+type and range. `trainer.registry.artifact` handles the weights themselves.
 """
 
 import hashlib
@@ -18,12 +17,14 @@ import numpy as np
 
 from trainer.errors import VerificationError
 from trainer.nn.activations import ACTIVATIONS
+from trainer.registry.artifact import WEIGHTS_FILE
 
 Array = np.ndarray
 
 SCHEMA_VERSION = 1
-WEIGHTS_FILE = "weights.npz"
 MANIFEST_FILE = "manifest.json"
+# a published version holds exactly its manifest and the files the manifest lists
+VERSION_FILES = frozenset({MANIFEST_FILE, WEIGHTS_FILE})
 KINDS = ("mlp", "logreg")
 MAX_MANIFEST_BYTES = 1024 * 1024
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")

@@ -14,7 +14,7 @@ from service.fastpath import HOT_ROUTES
 from service.runtime import ServedModel
 from service.settings import Settings
 from tests.helpers.api_cases import JSON, REJECTIONS
-from tests.helpers.registry_helpers import forward_from_disk, publish_network
+from tests.helpers.registry_samples import forward_from_disk, publish_network
 from trainer.registry import Registry
 
 
@@ -93,7 +93,7 @@ def test_boundary_json_defaults_to_the_training_extent(client):
     assert response.status_code == 200
     body = response.get_json()
     assert (body["model"], body["version"]) == ("moons", 2)
-    # tests.helpers.registry_helpers publishes x in [-1.2, 2.2] and y in [-0.7, 1.3]
+    # tests.helpers.registry_samples publishes x in [-1.2, 2.2] and y in [-0.7, 1.3]
     assert len(body["x"]) == 200 and len(body["y"]) == 200
     assert body["x"][0] == pytest.approx(-1.7) and body["x"][-1] == pytest.approx(2.7)
     assert body["y"][0] == pytest.approx(-1.2) and body["y"][-1] == pytest.approx(1.8)

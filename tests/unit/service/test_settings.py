@@ -8,7 +8,7 @@ import pytest
 
 from service import create_app
 from service.settings import Settings
-from tests.helpers.registry_helpers import publish_network
+from tests.helpers.registry_samples import publish_network
 from trainer.registry import Registry
 
 

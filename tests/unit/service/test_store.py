@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from service.store import ModelStore, Unavailable, UnknownModel, UnknownVersion
-from tests.helpers.registry_helpers import corrupt_copy, publish_network
-from trainer.registry import Registry, aliases
+from tests.helpers.registry_samples import corrupt_copy, publish_network, write_aliases
+from trainer.registry import Registry
 
 
 class RecordedEvents:
@@ -186,7 +186,7 @@ def test_on_demand_polls_are_rate_limited(registry, monkeypatch):
 def _point_production_at(registry: Registry, version: int) -> None:
     # by hand, as an operator editing aliases.json would: set_alias refuses a version
     # that is not published
-    aliases.write_aliases(registry.root / "moons", {"production": version})
+    write_aliases(registry.root / "moons", {"production": version})
 
 
 def test_a_fresh_store_falls_back_below_a_production_alias_naming_a_deleted_version(

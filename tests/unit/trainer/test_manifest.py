@@ -83,7 +83,7 @@ def test_manifest_refuses_nan_and_non_objects():
 
 def test_shapes_must_match_the_architecture():
     manifest = _manifest()
-    coefs, _ = samples.layers(hidden=4)
+    coefs, _ = samples.layers(hidden=(4,))
     with pytest.raises(VerificationError, match="disagree"):
         check_architecture(manifest, coefs)
-    check_architecture(manifest, samples.layers(hidden=3)[0])
+    check_architecture(manifest, samples.layers(hidden=(3,))[0])

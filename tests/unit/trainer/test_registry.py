@@ -11,7 +11,9 @@ import pytest
 
 from tests.helpers import registry_samples as samples
 from trainer.errors import InvalidNameError, NotFoundError, VerificationError
-from trainer.registry import Registry, artifact
+from trainer.registry import Registry
+from trainer.registry.artifact import WEIGHTS_FILE
+from trainer.registry.manifest import MANIFEST_FILE
 
 
 @pytest.fixture
@@ -22,7 +24,7 @@ def registry(tmp_path: Path) -> Registry:
 
 
 def _weights(registry: Registry, version: int = 1) -> Path:
-    return registry.root / "moons" / str(version) / artifact.WEIGHTS_FILE
+    return registry.root / "moons" / str(version) / WEIGHTS_FILE
 
 
 def _version_dir(registry: Registry, version: int = 1) -> Path:
@@ -58,7 +60,7 @@ def test_truncated_weights_are_refused(registry):
         registry.load("moons", 1)
 
 
-@pytest.mark.parametrize("missing", [artifact.WEIGHTS_FILE, artifact.MANIFEST_FILE])
+@pytest.mark.parametrize("missing", [WEIGHTS_FILE, MANIFEST_FILE])
 def test_deleted_file_is_refused(registry, missing):
     (_version_dir(registry) / missing).unlink()
     with pytest.raises(VerificationError, match=f"missing files \\['{missing}'\\]"):
@@ -72,7 +74,7 @@ def test_added_file_is_refused(registry):
 
 
 def test_edited_manifest_is_refused(registry):
-    path = _version_dir(registry) / artifact.MANIFEST_FILE
+    path = _version_dir(registry) / MANIFEST_FILE
     path.write_text(
         path.read_text().replace(
             '"validation_accuracy": 0.9', '"validation_accuracy": 1.0'
@@ -83,9 +85,7 @@ def test_edited_manifest_is_refused(registry):
 
 
 def test_manifest_that_is_not_json_is_refused(registry):
-    (_version_dir(registry) / artifact.MANIFEST_FILE).write_text(
-        '{"schema_version": 1,'
-    )
+    (_version_dir(registry) / MANIFEST_FILE).write_text('{"schema_version": 1,')
     with pytest.raises(VerificationError, match="not valid JSON"):
         registry.load("moons", 1)
 
@@ -287,7 +287,7 @@ def test_damaged_aliases_file_is_refused(registry):
 def test_temporary_directories_are_invisible_to_readers(registry):
     temp = registry.root / "moons" / ".tmp-half-written"
     temp.mkdir()
-    (temp / artifact.WEIGHTS_FILE).write_bytes(b"partial")
+    (temp / WEIGHTS_FILE).write_bytes(b"partial")
     assert registry.versions("moons") == [1]
     assert registry.models() == ["moons"]
     assert registry.check("moons") == []
@@ -323,9 +323,7 @@ def test_check_reports_each_bad_version_and_dangling_alias(registry):
 
 def test_version_stamp_changes_exactly_when_a_versions_files_do(registry):
     stamp = registry.version_stamp("moons", 1)
-    assert [entry[0] for entry in stamp] == sorted(
-        [artifact.MANIFEST_FILE, artifact.WEIGHTS_FILE]
-    )
+    assert [entry[0] for entry in stamp] == sorted([MANIFEST_FILE, WEIGHTS_FILE])
     assert registry.version_stamp("moons", 1) == stamp  # reading changes nothing
     registry.load("moons", 1)
     assert registry.version_stamp("moons", 1) == stamp

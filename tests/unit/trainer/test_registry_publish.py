@@ -8,13 +8,17 @@ import sys
 import textwrap
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.helpers import registry_samples as samples
 from trainer.errors import NotFoundError, RegistryError, VerificationError
-from trainer.registry import AliasConflictError, Registry, artifact
+from trainer.registry import AliasConflictError, Registry
+from trainer.registry.artifact import WEIGHTS_FILE
+from trainer.registry.manifest import MANIFEST_FILE
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -44,9 +48,9 @@ def test_same_weights_give_the_same_sha256_in_every_version(tmp_path):
 
 def test_invalid_input_writes_nothing(tmp_path):
     registry = Registry(tmp_path / "models")
-    coefs, intercepts = samples.layers(hidden=4)
+    coefs, intercepts = samples.layers(hidden=(4,))
     with pytest.raises(VerificationError, match="disagree"):
-        registry.publish("moons", coefs, intercepts, samples.fields(hidden=3))
+        registry.publish("moons", coefs, intercepts, samples.fields(hidden=(3,)))
     bad_fields = samples.fields()
     bad_fields["metrics"]["validation_accuracy"] = float("nan")
     with pytest.raises(VerificationError, match="finite"):
@@ -140,21 +144,21 @@ _KILLED_PUBLISHER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from tests.helpers import registry_samples as samples
-    from trainer.registry import registry as registry_module
+    from trainer.registry import Registry, local
     root, stop_after = Path(sys.argv[1]), sys.argv[2]
-    write = registry_module.write_synced
+    write = local.write_synced
     def write_then_hang(path, data):
         write(path, data)
         if path.name == stop_after:
             print("written", flush=True)
             time.sleep(120)
-    registry_module.write_synced = write_then_hang
-    registry_module.Registry(root).publish("moons", *samples.layers(), samples.fields())
+    local.write_synced = write_then_hang  # where LocalStorage's drafts write
+    Registry(root).publish("moons", *samples.layers(), samples.fields())
     """
 )
 
 
-@pytest.mark.parametrize("stop_after", [artifact.WEIGHTS_FILE, artifact.MANIFEST_FILE])
+@pytest.mark.parametrize("stop_after", [WEIGHTS_FILE, MANIFEST_FILE])
 def test_publisher_killed_mid_write_leaves_no_version(tmp_path, stop_after):
     registry = Registry(tmp_path)
     _publish_one(registry)
@@ -184,15 +188,15 @@ _PAUSED_PUBLISHER = textwrap.dedent(
     import sys
     from pathlib import Path
     from tests.helpers import registry_samples as samples
-    from trainer.registry import registry as registry_module
-    write = registry_module.write_synced
+    from trainer.registry import Registry, local
+    write = local.write_synced
     def write_then_wait(path, data):
         write(path, data)
         if path.name == "weights.npz":
             print("written", flush=True)
             sys.stdin.readline()  # until the test has run verify --fix
-    registry_module.write_synced = write_then_wait
-    registry = registry_module.Registry(Path(sys.argv[1]))
+    local.write_synced = write_then_wait  # where LocalStorage's drafts write
+    registry = Registry(Path(sys.argv[1]))
     print(registry.publish("moons", *samples.layers(), samples.fields()), flush=True)
     """
 )
@@ -314,3 +318,139 @@ def test_state_token_changes_exactly_when_something_is_published_or_aliased(tmp_
     token = registry.state_token("moons")
     registry.set_alias("moons", "production", 2)
     assert registry.state_token("moons") != token
+
+
+class MemoryStorage:
+    """A `Storage` in a dict, keyed like objects in a bucket (`NAME/VERSION/FILE`).
+
+    A version is published once its manifest is there, and numbers are claimed apart
+    from the files, as an object store would do it: if the registry runs on this, its
+    publishing, alias and verification logic needs nothing beyond the seam.
+    """
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.claimed: set[tuple[str, int]] = set()
+
+    def model_names(self) -> list[str]:
+        return sorted({key.split("/")[0] for key in self.objects if self._version(key)})
+
+    def model_entries(self) -> list[str]:
+        return sorted({key.split("/")[0] for key in self.objects})
+
+    def versions(self, name: str) -> list[int]:
+        return sorted(
+            int(key.split("/")[1])
+            for key in self.objects
+            if key.startswith(f"{name}/") and self._version(key)
+        )
+
+    def refusal(self, name: str, version: int) -> None:
+        return None
+
+    def version(self, name: str, version: int) -> "MemoryVersion":
+        if version not in self.versions(name):
+            raise FileNotFoundError(f"{name}/{version}")
+        prefix = f"{name}/{version}/"
+        return MemoryVersion(
+            {
+                k[len(prefix) :]: v
+                for k, v in self.objects.items()
+                if k.startswith(prefix)
+            }
+        )
+
+    def read(self, name: str, file: str, max_bytes: int) -> bytes:
+        try:
+            return self.objects[f"{name}/{file}"]
+        except KeyError:
+            raise FileNotFoundError(f"{name}/{file}") from None
+
+    def state_token(self, name: str) -> tuple:
+        return (tuple(self.versions(name)), self.objects.get(f"{name}/aliases.json"))
+
+    def version_stamp(self, name: str, version: int) -> tuple:
+        prefix = f"{name}/{version}/"
+        return tuple(
+            sorted((k, len(v)) for k, v in self.objects.items() if k.startswith(prefix))
+        )
+
+    def next_version(self, name: str) -> int:
+        taken = [v for n, v in self.claimed if n == name] + self.versions(name)
+        return max(taken, default=0) + 1
+
+    @contextmanager
+    def draft(self, name: str):
+        yield MemoryDraft(self, name)
+
+    def update_aliases(self, name: str, change: Any) -> None:
+        written = change(lambda file, limit: self.read(name, file, limit))
+        if written is not None:
+            history = f"{name}/alias_history.jsonl"
+            self.objects[history] = (
+                self.objects.get(history, b"") + written.history_line
+            )
+            self.objects[f"{name}/aliases.json"] = written.aliases
+
+    def misplaced_versions(self, name: str) -> list[str]:
+        return []
+
+    def temp_entries(self, name: str) -> list:
+        return []
+
+    @staticmethod
+    def _version(key: str) -> bool:
+        parts = key.split("/")
+        return len(parts) == 3 and parts[2] == MANIFEST_FILE
+
+
+class MemoryVersion:
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects, self.files = objects, frozenset(objects)
+
+    def read(self, file: str, max_bytes: int) -> bytes:
+        return self.objects[file]
+
+
+class MemoryDraft:
+    def __init__(self, storage: MemoryStorage, name: str) -> None:
+        self.storage, self.name, self.files = storage, name, {}
+
+    def write(self, file: str, data: bytes) -> None:
+        self.files[file] = data
+
+    def commit(self, version: int, last_file: str, data: bytes) -> bool:
+        if (self.name, version) in self.storage.claimed:
+            return False  # If-None-Match: * refused: another publisher has it
+        self.storage.claimed.add((self.name, version))
+        for file, content in [*self.files.items(), (last_file, data)]:
+            self.storage.objects[f"{self.name}/{version}/{file}"] = content
+        return True
+
+
+def test_the_registry_runs_on_any_storage_behind_the_seam(tmp_path):
+    storage = MemoryStorage()
+    registry = Registry(tmp_path / "unused", storage=storage)
+    assert [_publish_one(registry, seed) for seed in range(2)] == [1, 2]
+    storage.claimed.add(("moons", 3))  # a publisher that claimed 3 and died
+    assert _publish_one(registry, seed=2) == 4
+    assert registry.models() == ["moons"] and registry.versions("moons") == [1, 2, 4]
+    expected = samples.layers(seed=2)[0][0]
+    assert (registry.load("moons").coefs[0] == expected).all()
+    token = registry.state_token("moons")
+    registry.set_alias("moons", "production", 1)
+    registry.set_alias("moons", "production", 2)
+    assert registry.state_token("moons") != token
+    with pytest.raises(AliasConflictError):
+        registry.set_alias("moons", "production", 4, expected=1)
+    assert registry.rollback("moons") == (2, 1)
+    assert registry.load("moons").version == 1
+    assert registry.check("moons") == []
+    weights = f"moons/4/{WEIGHTS_FILE}"
+    storage.objects[weights] = storage.objects[weights][:-10]
+    with pytest.raises(VerificationError, match="altered or truncated"):
+        registry.load("moons", 4)
+    with pytest.raises(VerificationError):
+        registry.set_alias("moons", "production", 4)
+    assert [p.where for p in registry.check("moons")] == ["v4"]
+    assert not (tmp_path / "unused").exists()

@@ -1,0 +1,135 @@
+"""The registry's storage seam: the few operations its guarantees need from a store.
+
+Publishing, aliases and verification are written against `Storage`, never against
+files, so a backend on another store (S3: conditional writes, ETags, prefix listings)
+can stand beside `trainer.registry.local.LocalStorage` without touching them. Each
+operation says what it must guarantee, and how a directory and an object store give it.
+"""
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import PurePath
+from typing import NamedTuple, Protocol
+
+# (file, max_bytes) -> its bytes; FileNotFoundError when absent
+ReadFile = Callable[[str, int], bytes]
+
+
+class AliasChange(NamedTuple):
+    """What one alias change writes: a history line first, then the new alias map."""
+
+    history_line: bytes
+    aliases: bytes
+
+
+class StoredVersion(Protocol):
+    """One published version, as found: its file names, and its files' bytes."""
+
+    files: frozenset[str]
+
+    def read(self, file: str, max_bytes: int) -> bytes:
+        """The file's bytes; VerificationError if the store refuses it (on disk: a
+        symlink, not a regular file) or it is over `max_bytes`."""
+        ...
+
+
+class Draft(Protocol):
+    """A version being assembled where no reader looks (on disk: a `.tmp-` directory;
+    on S3: keys outside `NAME/VERSION/`)."""
+
+    def write(self, file: str, data: bytes) -> None:
+        """Store one file of the version, durably (on disk: fsync)."""
+        ...
+
+    def commit(self, version: int, last_file: str, data: bytes) -> bool:
+        """Write `last_file` (the manifest) and publish the draft as `version`.
+
+        False, and nothing visible, if the number is already taken: the caller tries
+        the next. On disk: fsync, then rename the directory onto its number; on S3:
+        claim the number with `If-None-Match: *`, copy the files, the manifest last.
+        """
+        ...
+
+
+class Storage(Protocol):
+    """Where a registry keeps its models: `NAME/VERSION/FILE` and `NAME/FILE`.
+
+    Every model name is checked (`trainer.registry.names`) before a path or key is
+    built from it. Absent things raise FileNotFoundError; things the store refuses
+    to read (a symlink on disk) raise VerificationError.
+    """
+
+    # --- reading ---------------------------------------------------------------
+
+    def model_names(self) -> list[str]:
+        """Names with at least one published version, sorted."""
+        ...
+
+    def model_entries(self) -> list[str]:
+        """Every model entry, with or without versions (and refused ones), sorted."""
+        ...
+
+    def versions(self, name: str) -> list[int]:
+        """Published versions, ascending; [] for an unknown model."""
+        ...
+
+    def refusal(self, name: str, version: int) -> str | None:
+        """Why an entry in the place of `version` is refused (not listed), if any."""
+        ...
+
+    def version(self, name: str, version: int) -> StoredVersion:
+        """A published version's files; FileNotFoundError if there is none."""
+        ...
+
+    def read(self, name: str, file: str, max_bytes: int) -> bytes:
+        """A model-level file (`aliases.json`, the alias history)."""
+        ...
+
+    def state_token(self, name: str) -> tuple:
+        """Changes whenever a version is published or the aliases change; cheap, so
+        a poller can call it every interval (on S3: not a listing of every version)."""
+        ...
+
+    def version_stamp(self, name: str, version: int) -> tuple:
+        """Changes whenever one version's files do (names, sizes, times or ETags)."""
+        ...
+
+    # --- writing ---------------------------------------------------------------
+
+    def next_version(self, name: str) -> int:
+        """One above every number in use (published or claimed, even a stray)."""
+        ...
+
+    def draft(self, name: str) -> AbstractContextManager[Draft]:
+        """A new draft of a version; removed on leaving the block unless committed."""
+        ...
+
+    def update_aliases(
+        self, name: str, change: Callable[[ReadFile], AliasChange | None]
+    ) -> None:
+        """Apply `change` to the alias files as one compare-and-set.
+
+        `change` reads the current files through the ReadFile it is given and returns
+        what to write, or None for nothing. On disk it runs under the model's flock
+        and the map is replaced atomically; on S3 the map is written with `If-Match`
+        on the ETag read, and `change` runs again when another writer got there.
+        """
+        ...
+
+    # --- maintenance -----------------------------------------------------------
+
+    def misplaced_versions(self, name: str) -> list[str]:
+        """Entries named like a version that are not one (on disk: a file, a link)."""
+        ...
+
+    def temp_entries(self, name: str) -> list[PurePath]:
+        """Leftovers of writes in progress or interrupted (drafts, temporary files)."""
+        ...
+
+    def modified_at(self, entry: PurePath) -> float:
+        """When a temporary entry was last written (seconds since the epoch)."""
+        ...
+
+    def remove(self, entry: PurePath) -> None:
+        """Delete a temporary entry and everything under it."""
+        ...
