@@ -8,7 +8,7 @@ import time
 
 from tests.faults.conftest import record
 from tests.faults.load import Load, first_answer
-from tests.helpers.registry_helpers import corrupt_copy, publish_network
+from tests.helpers.registry_samples import corrupt_copy, publish_network
 from tests.integration.conftest import Gunicorn
 from trainer.registry import Registry, aliases
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from tests.faults.conftest import ROOT, record
-from tests.helpers.registry_helpers import publish_network
+from tests.helpers.registry_samples import publish_network
 from tests.integration.conftest import Gunicorn
 from trainer.registry import Registry
 

@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 from tests.faults.conftest import record
-from tests.helpers.registry_helpers import publish_network
+from tests.helpers.registry_samples import publish_network
 from tests.integration.conftest import Gunicorn
 from trainer.registry import Registry
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 MIN_CASES = 1000
 
 
@@ -25,6 +26,8 @@ def test_schemathesis_finds_nothing(tmp_path):
         result = subprocess.run(
             [
                 str(SCHEMATHESIS),
+                "--config-file",
+                str(CONFIG),
                 "run",
                 f"{server.url}/openapi.json",
                 "--checks",
@@ -40,6 +43,7 @@ def test_schemathesis_finds_nothing(tmp_path):
             capture_output=True,
             text=True,
             timeout=600,
+            cwd=tmp_path,  # its .schemathesis/ cache stays out of the tree
         )
     finally:
         server.stop()

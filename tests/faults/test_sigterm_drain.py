@@ -11,7 +11,7 @@ import requests
 
 from tests.faults.conftest import record
 from tests.faults.load import Load
-from tests.helpers.registry_helpers import publish_network
+from tests.helpers.registry_samples import publish_network
 from tests.integration.conftest import Gunicorn
 from trainer.registry import Registry
 

@@ -10,7 +10,7 @@ from service import create_app
 from service.auth import Authenticated, TokenFile, TokenFileError
 from service.openapi import document
 from service.settings import Settings
-from tests.helpers.registry_helpers import publish_network
+from tests.helpers.registry_samples import publish_network
 from trainer.registry import Registry
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers.registry_helpers import corrupt_copy, publish_network
+from tests.helpers.registry_samples import corrupt_copy, publish_network
 from trainer.cli.main import main
 from trainer.cli.options import resolve
 from trainer.cli.progress import Progress
