@@ -8,9 +8,13 @@ import time
 
 from tests.faults.conftest import record
 from tests.faults.load import Load, first_answer
-from tests.helpers.registry_samples import corrupt_copy, publish_network
+from tests.helpers.registry_samples import (
+    corrupt_copy,
+    publish_network,
+    write_aliases,
+)
 from tests.integration.conftest import Gunicorn
-from trainer.registry import Registry, aliases
+from trainer.registry import Registry
 
 DURATION_SECONDS = 60.0
 ACTIONS = 20
@@ -45,7 +49,7 @@ def test_hot_swaps_under_load_never_fail_a_request(tmp_path):
                     corrupt.add(bad)
                 elif action == "point-at-corrupt":
                     # an operator's hand edit, past the CLI's checks
-                    aliases.write_aliases(root / "moons", {"production": max(corrupt)})
+                    write_aliases(root / "moons", {"production": max(corrupt)})
             _sleep_until(started + DURATION_SECONDS)
         outcomes = load.snapshot()
     finally:
