@@ -68,10 +68,12 @@ workers = _env_int("WEB_CONCURRENCY", _default_workers())
 # body or to read its response, so slow clients are nginx's job: every deployment puts
 # deploy/k8s/nginx.conf in front, which hands over only whole requests.
 worker_class = "gthread"
-# Threads per worker: requests run one at a time under the GIL either way, but a
-# second thread lets /healthz and small requests go on while a large /boundary holds
-# the first, without doubling a worker's worst-case memory the way more would
-# (measured: 2 threads ran one-point /predict as fast as 1 and 4).
+# Threads per worker: Python runs one at a time under the GIL, but a second thread
+# lets /healthz and small requests go on while a large /boundary holds the first.
+# Measured (one-point /predict, 8 kept-alive connections, 2 workers, 3 rounds of 5 s
+# on a loaded machine): medians 1,210 req/s with 1 thread, 2,050 with 2, 2,230 with 4.
+# Not 4: every thread may hold a large /boundary at once, and each multiplies a
+# worker's worst-case memory.
 threads = 2
 # A worker silent this long is killed and replaced. The largest allowed grid takes well
 # under a second; 30 s only catches a wedged worker.
@@ -81,10 +83,10 @@ timeout = _env_int("SCRATCHNET_TIMEOUT", 30)
 # on its own before the kubelet's SIGKILL.
 graceful_timeout = _env_int("SCRATCHNET_GRACEFUL_TIMEOUT", 20)
 # Seconds an idle kept-alive connection stays open for its next request; the poller
-# holds it, not a thread. Longer than nginx's upstream keepalive_timeout (4 s), so
+# holds it, not a thread. Longer than nginx's upstream keepalive_timeout (1 s), so
 # gunicorn never closes a connection nginx is about to reuse. 0 closes every
 # connection after its response.
-keepalive = _env_int("SCRATCHNET_KEEPALIVE", 5)
+keepalive = _env_int("SCRATCHNET_KEEPALIVE", 2)
 # The worker heartbeat file on tmpfs: a disk-backed /tmp (container overlays) can stall
 # the heartbeat and get healthy workers killed.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
