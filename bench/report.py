@@ -30,9 +30,14 @@ def target_ratios(results: Results) -> dict[str, dict]:
     ratios = {}
     for target in TARGETS:
         top = results.get((target.scenario, target.numerator))
-        bottom = results.get((target.scenario, target.denominator))
-        if not top or not bottom:
+        bottoms = [results.get((target.scenario, d)) for d in target.denominators]
+        if not top or not all(bottoms):
             continue
+        # several denominators: the fastest of them in each round
+        bottom = [
+            max(runs, key=lambda run: run.wrk.requests_per_second)
+            for runs in zip(*bottoms, strict=True)
+        ]
         pairs = list(zip(top, bottom, strict=True))
         rounds = [
             a.wrk.requests_per_second / b.wrk.requests_per_second for a, b in pairs
@@ -66,14 +71,17 @@ def render_section(
     load_after = ", ".join(f"{x:.2f}" for x in meta["load_after"])
     method = (
         "`bench/serve.py` trains a small moons network (3 hidden units) into a "
-        "temporary registry and starts three servers at once, each under `gunicorn "
-        "-c deploy/gunicorn.conf.py` with 2 sync workers on its own 127.0.0.1 port: "
+        "temporary registry and starts five servers at once, each under `gunicorn "
+        "-c deploy/gunicorn.conf.py` with 2 workers of its class (gthread, kept-alive "
+        "connections) on its own 127.0.0.1 port: "
         "the service with its production settings (validation, Prometheus metrics, "
         "one JSON log line per request), a plain Flask handler doing the same work "
         "the obvious way (`request.get_json`, a numpy forward pass with softmax, "
         "`jsonify`; `/boundary` takes the argmax of the softmax and `np.save`s the "
         "npy; one BLAS thread), and a bare WSGI app that drains the body and returns "
-        "a fixed small JSON body (the ceiling of this HTTP stack). "
+        "a fixed small JSON body (the ceiling of this HTTP stack); the service and "
+        "the ceiling also run with `--worker-class sync`, which closes every "
+        "connection (the service as it was before keep-alive, and the other ceiling). "
         f"`wrk -t{meta['threads']} -c{meta['connections']}` drives them in turn, "
         f"{meta['duration']:g} s a run after a {meta['warmup']:g} s warm-up; the "
         "order reverses every round and the server finishes the requests wrk left "

@@ -11,12 +11,18 @@ from pathlib import Path
 SERVICE = "service"
 PLAIN = "plain"
 CEILING = "ceiling"
+# the same apps with sync workers, which close every connection: the ceiling the issue
+# also names, and the service as it was before keep-alive
+SERVICE_SYNC = "service-sync"
+CEILING_SYNC = "ceiling-sync"
 
 # row labels; a /boundary answer may be cached, so it is measured both ways
 SERVICE_VARY = "service"
 SERVICE_SAME_URL = "service, same URL"
 PLAIN_FLASK = "plain Flask"
 BARE_WSGI = "bare WSGI (ceiling)"
+SERVICE_SYNC_LABEL = "service, sync workers (before)"
+BARE_WSGI_SYNC = "bare WSGI, sync workers"
 
 GRID_SIZE = 1000
 BOUNDARY_FORMATS = ("json", "npy", "png")
@@ -42,24 +48,53 @@ class Scenario:
 
 @dataclass(frozen=True)
 class Target:
-    """`numerator` over `denominator` req/s in `scenario`; no `minimum`: context."""
+    """`numerator` over `denominator` req/s in `scenario`; no `minimum`: context.
+
+    A tuple of denominators means the best of them in each round.
+    """
 
     scenario: str
     numerator: str
-    denominator: str
+    denominator: str | tuple[str, ...]
     minimum: float | None
 
     @property
-    def name(self) -> str:
-        return f"{self.scenario}: {self.numerator} / {self.denominator}"
+    def denominators(self) -> tuple[str, ...]:
+        if isinstance(self.denominator, str):
+            return (self.denominator,)
+        return self.denominator
 
+    @property
+    def name(self) -> str:
+        if isinstance(self.denominator, str):
+            bottom = self.denominator
+        else:
+            bottom = "best of (" + ", ".join(self.denominator) + ")"
+        return f"{self.scenario}: {self.numerator} / {bottom}"
+
+
+# the ceiling "the better of sync and gthread" (issue 9): the ceiling under the
+# service's own worker class, or with sync workers, whichever was faster that round
+BEST_CEILING = (BARE_WSGI, BARE_WSGI_SYNC)
 
 TARGETS = (
-    Target("predict-1", SERVICE_VARY, BARE_WSGI, 0.75),
-    Target("predict-100", SERVICE_VARY, BARE_WSGI, 0.6),
+    # keep-alive speed (issue 9): against the ceiling under the same workers, which is
+    # the fair ratio, and against the better of the two ceilings, the issue's bar
+    Target("predict-1", SERVICE_VARY, BARE_WSGI, 0.85),
+    Target("predict-1", SERVICE_VARY, BEST_CEILING, 0.85),
+    Target("predict-100", SERVICE_VARY, BARE_WSGI, 0.75),
+    Target("predict-100", SERVICE_VARY, BEST_CEILING, 0.75),
+    # "no worse than today at 10,000 points": today is the service on sync workers,
+    # measured in the same run; 0.95 leaves room for the machine's round-to-round noise
+    Target("predict-10000", SERVICE_VARY, SERVICE_SYNC_LABEL, 0.95),
     Target("predict-10000", SERVICE_VARY, PLAIN_FLASK, 4.0),
     Target("boundary-json", SERVICE_VARY, PLAIN_FLASK, 3.0),
     Target("boundary-npy", SERVICE_VARY, PLAIN_FLASK, 4.0),
+    # for context: what keep-alive is worth, and the ratio before it
+    Target("predict-1", SERVICE_VARY, SERVICE_SYNC_LABEL, None),
+    Target("predict-1", SERVICE_SYNC_LABEL, BARE_WSGI_SYNC, None),
+    Target("predict-1", BARE_WSGI, BARE_WSGI_SYNC, None),
+    Target("predict-100", SERVICE_SYNC_LABEL, BARE_WSGI_SYNC, None),
     # for context: the issue quotes ~0.63x for the plain handler against the ceiling
     Target("predict-1", PLAIN_FLASK, BARE_WSGI, None),
     Target("predict-100", PLAIN_FLASK, BARE_WSGI, None),
@@ -91,7 +126,9 @@ def _predict(n_points: int, body: Path) -> Scenario:
     # the ceiling is the yardstick of the small requests only: for 10,000 points the
     # question is what the work costs, and the plain handler answers that
     if n_points <= 100:
-        rows.insert(1, (BARE_WSGI, CEILING))
+        rows[1:1] = [(BARE_WSGI, CEILING), (BARE_WSGI_SYNC, CEILING_SYNC)]
+    # the service before keep-alive, next to the service: what the change is worth
+    rows.insert(1, (SERVICE_SYNC_LABEL, SERVICE_SYNC))
     loads = tuple(
         Load(label, server, "/predict", "post.lua", (str(body),))
         for label, server in rows

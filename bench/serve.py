@@ -1,7 +1,9 @@
 """Serving benchmark: the service against a bare-WSGI ceiling and a plain Flask handler.
 
-All three run at once under the same gunicorn configuration (deploy/gunicorn.conf.py,
-2 sync workers; the service with its production settings) and wrk drives them in turn,
+All run at once under the same gunicorn configuration (deploy/gunicorn.conf.py, 2
+workers of its class, gthread with keep-alive; the service with its production
+settings), the service and the ceiling also with sync workers for comparison, and wrk
+drives them in turn,
 the order reversed every round so a noisy shared machine skews them alike. Figures are
 medians over rounds; targets are ratios taken within a round. Installs nothing: it
 needs `wrk` on PATH and says how to get it.
@@ -35,7 +37,16 @@ from report import (
     target_ratios,
 )
 from same_work import check_same_work
-from scenarios import CEILING, PLAIN, SERVICE, Load, Scenario, build_scenarios
+from scenarios import (
+    CEILING,
+    CEILING_SYNC,
+    PLAIN,
+    SERVICE,
+    SERVICE_SYNC,
+    Load,
+    Scenario,
+    build_scenarios,
+)
 from servers import Server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,17 +189,12 @@ def _progress(done: int, total: int, key: str, label: str, run: Measurement) -> 
 def _make_servers(
     work: Path, registry: Path, model_dir: Path, args: argparse.Namespace
 ) -> dict[str, Server]:
-    # identical gunicorn settings for all three; the command line pins what the issue
-    # fixes (2 sync workers) and gives each its own port and no shared control socket
-    gunicorn = [
-        "-c",
-        str(args.gunicorn_conf),
-        "--workers",
-        "2",
-        "--worker-class",
-        "sync",
-        "--no-control-socket",
-    ]
+    # identical gunicorn settings for all: the shipped worker class (gthread, with
+    # keep-alive); the command line pins 2 workers and gives each server its own port
+    # and no shared control socket. The "-sync" twins run sync workers, which close
+    # every connection: the other ceiling the issue names, and the service as it was.
+    gunicorn = ["-c", str(args.gunicorn_conf), "--workers", "2", "--no-control-socket"]
+    sync = ["--worker-class", "sync"]
     references = [*gunicorn, "--pythonpath", str(ROOT / "bench")]
 
     def env(name: str, extra: dict[str, str]) -> dict[str, str]:
@@ -205,6 +211,12 @@ def _make_servers(
     reference_env = {**ONE_BLAS_THREAD, "SCRATCHNET_BENCH_MODEL_DIR": str(model_dir)}
     specs = {
         SERVICE: ("service:create_app()", "/readyz", gunicorn, service_env),
+        SERVICE_SYNC: (
+            "service:create_app()",
+            "/readyz",
+            [*gunicorn, *sync],
+            service_env,
+        ),
         PLAIN: (
             "reference_apps:create_plain_app()",
             "/healthz",
@@ -215,6 +227,12 @@ def _make_servers(
             "reference_apps:create_ceiling_app()",
             "/",
             references,
+            reference_env,
+        ),
+        CEILING_SYNC: (
+            "reference_apps:create_ceiling_app()",
+            "/",
+            [*references, *sync],
             reference_env,
         ),
     }
@@ -341,8 +359,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--servers",
         type=lambda s: s.split(","),
-        default=[SERVICE, PLAIN, CEILING],
-        help=f"subset of {SERVICE},{PLAIN},{CEILING} to start (all)",
+        default=[SERVICE, SERVICE_SYNC, PLAIN, CEILING, CEILING_SYNC],
+        help=f"subset of {SERVICE},{SERVICE_SYNC},{PLAIN},{CEILING},{CEILING_SYNC}"
+        " to start (all)",
     )
     parser.add_argument(
         "--only", type=lambda s: s.split(","), help="scenario keys, e.g. predict-1"

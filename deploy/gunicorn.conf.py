@@ -49,7 +49,7 @@ def _default_bind() -> str:
 
 
 def _default_workers() -> int:
-    # CPU-bound numpy work: one sync worker per core the process may run on
+    # CPU-bound numpy work: one worker process per core the process may run on
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
@@ -61,9 +61,20 @@ bind = os.environ.get("SCRATCHNET_BIND", "").strip() or _default_bind()
 # WEB_CONCURRENCY: the common name for it; in a pod, set it to the CPU limit, because
 # the core count seen here is the node's.
 workers = _env_int("WEB_CONCURRENCY", _default_workers())
-# sync: requests are short and CPU-bound, so one at a time per process is the fastest
-# and the simplest; slow clients belong behind a buffering proxy
-worker_class = "sync"
+# gthread, measured against sync and gevent (docs/reliability.md): it keeps
+# connections alive, which a sync worker cannot (a new TCP connection for every
+# one-point request), and its poller holds idle kept-alive connections without a
+# thread. No gunicorn worker bounds how long a client may take to send its headers or
+# body or to read its response, so slow clients are nginx's job: every deployment puts
+# deploy/k8s/nginx.conf in front, which hands over only whole requests.
+worker_class = "gthread"
+# Threads per worker: Python runs one at a time under the GIL, but a second thread
+# lets /healthz and small requests go on while a large /boundary holds the first.
+# Measured (one-point /predict, 8 kept-alive connections, 2 workers, 3 rounds of 5 s
+# on a loaded machine): medians 1,210 req/s with 1 thread, 2,050 with 2, 2,230 with 4.
+# Not 4: every thread may hold a large /boundary at once, and each multiplies a
+# worker's worst-case memory.
+threads = 2
 # A worker silent this long is killed and replaced. The largest allowed grid takes well
 # under a second; 30 s only catches a wedged worker.
 timeout = _env_int("SCRATCHNET_TIMEOUT", 30)
@@ -71,8 +82,10 @@ timeout = _env_int("SCRATCHNET_TIMEOUT", 30)
 # Kubernetes' default 30 s termination grace (minus a preStop sleep) so gunicorn exits
 # on its own before the kubelet's SIGKILL.
 graceful_timeout = _env_int("SCRATCHNET_GRACEFUL_TIMEOUT", 20)
-# Sync workers close the connection after each response; this only bounds how long a
-# worker waits for the first request bytes of a kept-alive connection from a proxy.
+# Seconds an idle kept-alive connection stays open for its next request; the poller
+# holds it, not a thread. Longer than nginx's upstream keepalive_timeout (1 s), so
+# gunicorn never closes a connection nginx is about to reuse. 0 closes every
+# connection after its response.
 keepalive = _env_int("SCRATCHNET_KEEPALIVE", 2)
 # The worker heartbeat file on tmpfs: a disk-backed /tmp (container overlays) can stall
 # the heartbeat and get healthy workers killed.

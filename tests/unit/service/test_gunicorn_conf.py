@@ -49,7 +49,7 @@ def test_defaults_are_safe_for_a_laptop(tmp_path):
     conf = load({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
     assert conf["bind"] == "127.0.0.1:8000"
     assert conf["workers"] == len(os.sched_getaffinity(0))
-    assert conf["worker_class"] == "sync" and conf["preload_app"] is False
+    assert conf["worker_class"] == "gthread" and conf["preload_app"] is False
     assert conf["graceful_timeout"] < 30  # below Kubernetes' default grace period
     assert conf["control_socket_disable"] is True
     assert conf["accesslog"] is None  # the app writes the JSON access line
