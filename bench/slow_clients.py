@@ -1,11 +1,11 @@
 """Which worker model survives slow clients: every candidate under the same attacks.
 
 For each candidate (gunicorn sync, gthread, gevent, alone or behind the shipped nginx
-config) and each attack of tests/chaos (64 connections trickling header bytes, 8 that
+config) and each attack of tests/faults (64 connections trickling header bytes, 8 that
 never read a large /boundary, 16 bodies shorter than their Content-Length), normal
 one-point /predict calls and a /healthz probe run meanwhile. The table says how many
 got through, their p99, and when the bad connections were cut off. A comparison, not a
-test: tests/chaos holds the chosen configuration to the issue's bar.
+test: tests/faults holds the chosen configuration to the issue's bar.
 
     .venv/bin/python bench/slow_clients.py [--seconds 20] [--candidates sync,gthread]
 """
@@ -20,14 +20,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.chaos.clients import (  # noqa: E402
+from tests.faults.clients import (  # noqa: E402
     NeverRead,
     ShortBodies,
     Traffic,
     TrickleHeaders,
 )
-from tests.chaos.stack import Stack  # noqa: E402
-from tests.registry_helpers import publish_network  # noqa: E402
+from tests.faults.stack import Stack  # noqa: E402
+from tests.helpers.registry_samples import publish_network  # noqa: E402
 from trainer.registry import Registry  # noqa: E402
 
 CANDIDATES = (

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 from loadgen import INSTALL_HINT, missing_tools, run_wrk  # noqa: E402
 from servers import Server  # noqa: E402
 
-from tests.chaos.stack import Nginx, nginx_path  # noqa: E402
-from tests.registry_helpers import publish_network  # noqa: E402
+from tests.faults.stack import Nginx, nginx_path  # noqa: E402
+from tests.helpers.registry_samples import publish_network  # noqa: E402
 from trainer.registry import Registry  # noqa: E402
 
 APPS = {

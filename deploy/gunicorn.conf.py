@@ -8,6 +8,7 @@ count and the Prometheus directory for every worker.
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 # --- before numpy: one BLAS thread per worker ---------------------------------------
@@ -34,6 +35,15 @@ _created_metrics_dir = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _created_metrics_dir = tempfile.mkdtemp(prefix="scratchnet-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_metrics_dir
+
+
+# --- draining on SIGTERM --------------------------------------------------------------
+# A load balancer routes by readiness, so stopping should fail readiness first and go
+# on serving while the balancer notices, then stop as before (in-flight requests
+# finish within graceful_timeout). The master creates this file on SIGTERM; every
+# worker's /readyz answers 503 while it exists (service.settings.draining_file).
+_runtime_dir = tempfile.mkdtemp(prefix="scratchnet-run-")
+os.environ["SCRATCHNET_DRAINING_FILE"] = str(Path(_runtime_dir) / "draining")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -105,12 +115,39 @@ loglevel = os.environ.get("SCRATCHNET_LOG_LEVEL", "info").lower()
 preload_app = False
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else default
+
+
+# Seconds between SIGTERM and closing the listening socket, with readiness failing.
+# 0 (a laptop, the tests) stops at once; deployments set it to a few probe periods.
+drain_seconds = _env_float("SCRATCHNET_DRAIN_SECONDS", 0.0)
+
+
 def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
     # stale samples from a previous run would be summed into this one's
     metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     metrics_dir.mkdir(parents=True, exist_ok=True)
     for stale in metrics_dir.glob("*.db"):
         stale.unlink()
+    if drain_seconds > 0:
+        _drain_on_sigterm(server, drain_seconds)
+
+
+def _drain_on_sigterm(arbiter, seconds: float) -> None:  # noqa: ANN001
+    # gunicorn has no hook between SIGTERM and closing its sockets, so wrap the
+    # master's own handler: its loop calls handle_term from the main thread, and
+    # while it sleeps the workers go on serving (only reaping pauses)
+    stop = arbiter.handle_term
+
+    def handle_term() -> None:
+        Path(os.environ["SCRATCHNET_DRAINING_FILE"]).touch()
+        arbiter.log.info("SIGTERM: readiness fails now; draining for %g s", seconds)
+        time.sleep(seconds)
+        stop()
+
+    arbiter.handle_term = handle_term
 
 
 def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
@@ -131,5 +168,6 @@ def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's Arbiter, Wo
 
 
 def on_exit(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
+    shutil.rmtree(_runtime_dir, ignore_errors=True)
     if _created_metrics_dir is not None:
         shutil.rmtree(_created_metrics_dir, ignore_errors=True)

@@ -131,7 +131,9 @@ class Gunicorn:
             try:
                 if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
+                # refused before the master listens, or a read that times out when
+                # the master accepted before a worker has booted (a loaded machine)
                 pass
             time.sleep(0.1)
         self.stop()

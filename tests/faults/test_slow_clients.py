@@ -9,7 +9,7 @@ take the scheduling slack of a loaded two-core machine.
 
 import time
 
-from tests.chaos.clients import (
+from tests.faults.clients import (
     BadClients,
     NeverRead,
     ShortBodies,

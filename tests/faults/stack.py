@@ -1,4 +1,4 @@
-"""The serving stack the chaos tests attack: gunicorn, alone or behind nginx.
+"""The serving stack the slow-client tests attack: gunicorn, alone or behind nginx.
 
 gunicorn is the integration tests' `Gunicorn` (deploy/gunicorn.conf.py on a free
 port); `GUNICORN_CMD_ARGS` picks another worker class for a comparison. nginx runs the
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from tests.integration.conftest import READY_TIMEOUT, ROOT, Gunicorn, free_port
+from tests.integration.conftest import ROOT, Gunicorn, free_port
 
 NGINX_CONF = ROOT / "deploy" / "k8s" / "nginx.conf"
 # the ports written in the shipped file: clients, and gunicorn behind it
@@ -30,28 +30,6 @@ WORKER_MODELS = {
     "gthread": "--worker-class gthread --threads 4",
     "gevent": "--worker-class gevent --worker-connections 1000",
 }
-
-
-class PatientGunicorn(Gunicorn):
-    """The integration tests' Gunicorn, waiting out a /readyz that times out too.
-
-    On a loaded machine the master accepts a connection before a worker has booted,
-    so the first /readyz can time out rather than be refused.
-    """
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if requests.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        if self.process.poll() is not None:
-            super()._wait_ready()  # fails the test with the exit status and the log
-        self.stop()
-        raise RuntimeError(f"gunicorn not ready after {READY_TIMEOUT} s:\n{self.log()}")
 
 
 def nginx_path() -> str | None:
@@ -134,7 +112,7 @@ class Stack:
         options = WORKER_MODELS[worker_model]
         env = {"GUNICORN_CMD_ARGS": options} if options else {}
         # the integration tests' Gunicorn fails the test itself if it cannot start
-        self.gunicorn = PatientGunicorn(work, registry, workers=2, **env)
+        self.gunicorn = Gunicorn(work, registry, workers=2, **env)
         self.nginx = None
         try:
             if proxy:
