@@ -22,6 +22,7 @@ from trainer.registry.atomic import (
     locked,
     read_regular,
     replace_atomically,
+    truncate_synced,
     write_synced,
 )
 from trainer.registry.names import (
@@ -136,15 +137,25 @@ class LocalStorage:
     ) -> None:
         """Under the model's flock: the history line appended, then the map replaced.
 
-        The history is written first, so a crash between the two leaves a history
-        entry the alias map never got (which `rollback_target` reconciles).
+        The map, the write that makes the change visible, comes last: an error means
+        the alias did not move (short of the directory sync after its rename failing),
+        and the history line is then taken back. Only a
+        writer killed between the two leaves a line that never landed, which
+        `rollback_target` recognises by the next line's `from` (or by the map).
+        History after the map would instead leave a landed change without its line
+        whenever that append failed, reported as an error although the alias moved.
         """
         model_dir = self._model_dir(name)
+        history = model_dir / HISTORY_FILE
         with locked(model_dir / LOCK_FILE):
             written = change(lambda file, limit: read_regular(model_dir / file, limit))
             if written is not None:
-                append_synced(model_dir / HISTORY_FILE, written.history_line)
-                replace_atomically(model_dir / ALIASES_FILE, written.aliases)
+                size = append_synced(history, written.history_line)
+                try:
+                    replace_atomically(model_dir / ALIASES_FILE, written.aliases)
+                except BaseException:
+                    truncate_synced(history, size)
+                    raise
 
     # --- maintenance -------------------------------------------------------------
 
