@@ -392,7 +392,7 @@ class MemoryStorage:
             )
             self.objects[f"{name}/aliases.json"] = written.aliases
 
-    def misplaced_versions(self, name: str) -> list[str]:
+    def ignored_entries(self, name: str) -> list:
         return []
 
     def temp_entries(self, name: str) -> list:
