@@ -36,6 +36,11 @@ def models() -> Response:
                 {"version": version, "error": failure.reason}
                 for version, failure in sorted(state.failures.items())
             ],
+            # what the registry's readers skip: never served, shown so it is seen
+            "ignored_entries": [
+                {"entry": entry, "reason": reason} for entry, reason in state.ignored
+            ],
+            "aliases_error": state.aliases_error,
         }
         for name, state in sorted(store.states().items())
     ]

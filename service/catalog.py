@@ -15,6 +15,7 @@ from typing import Protocol
 from service.failures import Failed, FailedVersions
 from service.runtime import ServedModel
 from trainer.errors import NotFoundError, RegistryError, VerificationError
+from trainer.registry.storage import IgnoredEntry
 
 log = logging.getLogger("scratchnet.store")
 
@@ -40,7 +41,10 @@ class ModelState:
     """What one worker knows of one model at its last poll; replaced, never mutated.
 
     `failures` are the versions that choosing the served version refused, as the
-    book of failed versions had them at that poll (`GET /models` lists them).
+    book of failed versions had them at that poll; `ignored` the entries of the
+    model directory no reader uses (a symlinked version, a stray file); while
+    `aliases.json` cannot be read, `aliases_error` says why and `aliases` is the last
+    map read (what is served). `GET /models` lists them all.
     """
 
     name: str
@@ -49,6 +53,8 @@ class ModelState:
     aliases: dict[str, int]
     served: ServedModel | None
     failures: dict[int, Failed] = field(default_factory=dict)
+    ignored: tuple[IgnoredEntry, ...] = ()
+    aliases_error: str | None = None
 
 
 class Catalog:
@@ -112,6 +118,7 @@ class Catalog:
                         states[name] = old
                         continue
                     states[name] = self._reload(name, token, old)
+                    self._report_ignored(name, states[name].ignored, old)
                 except (RegistryError, OSError) as exc:
                     # a half-visible change (or a transient I/O error): keep what
                     # answers now and look again at the next poll
@@ -125,8 +132,7 @@ class Catalog:
 
     def _reload(self, name: str, token: tuple, old: ModelState | None) -> ModelState:
         versions = tuple(self.registry.versions(name))
-        aliases = dict(self.registry.aliases(name))
-        wanted = self.registry.served_version(name)
+        ignored = tuple(self.registry.ignored_entries(name))
         served = old.served if old is not None else None
         # the refusals still listed and still failing with the files they failed with
         failures = {}
@@ -134,34 +140,73 @@ class Catalog:
             failure = self.failed.current(name, number) if number in versions else None
             if failure is not None:
                 failures[number] = failure
-        if wanted is not None and (served is None or served.version != wanted):
-            # the wanted version first; a worker with nothing loaded yet falls back to
-            # the newest older version that verifies, like its siblings still serve
-            fallbacks = (
-                [v for v in reversed(versions) if v < wanted] if served is None else []
+        try:
+            aliases = dict(self.registry.aliases(name))
+        except VerificationError as exc:
+            # a damaged aliases.json: production is unknown, so nothing new is
+            # swapped in; it stays broken until the file changes, and the file's stamp
+            # is in the token, so it is read (and logged) again only then
+            error = str(exc)
+            if old is None or old.token != token or old.aliases_error != error:
+                log.error(
+                    "cannot read the aliases", extra={"model": name, "error": error}
+                )
+            kept = old.aliases if old is not None else {}
+            return ModelState(
+                name, token, versions, kept, served, failures, ignored, error
             )
-            for number in [wanted, *fallbacks]:
-                if number not in versions:
-                    # the production alias names a version that is not published
-                    # (deleted by hand): nothing to load, so like a version that
-                    # fails, it is skipped for an older one; /models shows the alias
-                    log.error(
-                        "alias names a version that is not published",
-                        extra={"model": name, "version": number},
-                    )
-                    continue
-                try:
-                    loaded = self.load(name, number)
-                except NotFoundError:  # removed between the listing and the load
-                    continue
-                if isinstance(loaded, Failed):
-                    # kept as loaded even if its files change meanwhile: the next
-                    # poll then sees a failure that no longer holds and looks again
-                    failures[number] = loaded
-                    continue
-                failures.pop(number, None)
-                served = loaded
-                log.info("serving version", extra={"model": name, "version": number})
-                self._events.reloaded(name, number)
-                break
-        return ModelState(name, token, versions, aliases, served, failures)
+        wanted = aliases.get("production", versions[-1] if versions else None)
+        if wanted is not None and (served is None or served.version != wanted):
+            served = self._swap_in(name, versions, wanted, served, failures)
+        return ModelState(name, token, versions, aliases, served, failures, ignored)
+
+    def _swap_in(
+        self,
+        name: str,
+        versions: tuple[int, ...],
+        wanted: int,
+        served: ServedModel | None,
+        failures: dict[int, Failed],
+    ) -> ServedModel | None:
+        """The wanted version loaded, else what was served; `failures` is updated."""
+        # the wanted version first; a worker with nothing loaded yet falls back to
+        # the newest older version that verifies, like its siblings still serve
+        fallbacks = (
+            [v for v in reversed(versions) if v < wanted] if served is None else []
+        )
+        for number in [wanted, *fallbacks]:
+            if number not in versions:
+                # the production alias names a version that is not published
+                # (deleted by hand): nothing to load, so like a version that
+                # fails, it is skipped for an older one; /models shows the alias
+                log.error(
+                    "alias names a version that is not published",
+                    extra={"model": name, "version": number},
+                )
+                continue
+            try:
+                loaded = self.load(name, number)
+            except NotFoundError:  # removed between the listing and the load
+                continue
+            if isinstance(loaded, Failed):
+                # kept as loaded even if its files change meanwhile: the next
+                # poll then sees a failure that no longer holds and looks again
+                failures[number] = loaded
+                continue
+            failures.pop(number, None)
+            log.info("serving version", extra={"model": name, "version": number})
+            self._events.reloaded(name, number)
+            return loaded
+        return served
+
+    def _report_ignored(
+        self, name: str, ignored: tuple[IgnoredEntry, ...], old: ModelState | None
+    ) -> None:
+        """Log each ignored entry once, when it appears (not at every poll)."""
+        before = set(old.ignored) if old is not None else set()
+        for entry, reason in ignored:
+            if (entry, reason) not in before:
+                log.warning(
+                    "entry in the model directory ignored",
+                    extra={"model": name, "entry": entry, "reason": reason},
+                )

@@ -5,6 +5,7 @@ long to spell out and read on their own; limits come from the same Settings.
 """
 
 from service.settings import Settings
+from trainer.registry.storage import NOT_A_DIRECTORY, NOT_A_VERSION, SYMLINK
 
 
 def schemas(settings: Settings, number: dict) -> dict:
@@ -99,6 +100,35 @@ def schemas(settings: Settings, number: dict) -> dict:
                                         "error": {"type": "string"},
                                     },
                                 },
+                            },
+                            "ignored_entries": {
+                                "type": "array",
+                                "description": "Entries of the model directory "
+                                "that are never served: a symlink, a numbered file, "
+                                "anything that is not a version directory.",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["entry", "reason"],
+                                    "properties": {
+                                        "entry": {"type": "string"},
+                                        "reason": {
+                                            "type": "string",
+                                            "enum": [
+                                                SYMLINK,
+                                                NOT_A_DIRECTORY,
+                                                NOT_A_VERSION,
+                                            ],
+                                        },
+                                    },
+                                },
+                            },
+                            "aliases_error": {
+                                "type": "string",
+                                "nullable": True,
+                                "description": "Why aliases.json cannot be read; "
+                                "`aliases` and `served_version` are then what was "
+                                "read before (nothing new is served until it is "
+                                "fixed).",
                             },
                         },
                     },

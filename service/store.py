@@ -205,6 +205,8 @@ def _no_verified(state: ModelState) -> str:
     production = state.aliases.get("production")
     if production is not None and production not in state.versions:
         details.append(f"its production alias names the unpublished {production}")
+    if state.aliases_error is not None:
+        details.append(f"its aliases cannot be read: {state.aliases_error}")
     detail = f" ({'; '.join(details)})" if details else ""
     return f"model {state.name!r} has no verified version to serve{detail}"
 

@@ -206,6 +206,11 @@ def list_models(args: argparse.Namespace) -> int:
             row["served"] = row["version"] == served
         model = {"name": name, "aliases": aliases, "served_version": served,
                  "versions": versions}  # fmt: skip
+        # what readers skip (a symlinked version, a stray file): shown, never served
+        model["ignored_entries"] = [
+            {"entry": entry, "reason": reason}
+            for entry, reason in registry.ignored_entries(name)
+        ]
         if alias_error:
             model["error"] = alias_error
         models.append(model)
@@ -221,6 +226,8 @@ def list_models(args: argparse.Namespace) -> int:
             print(f"{model['name']}  (served: v{model['served_version']})")
         for row in model["versions"]:
             print("  " + _version_line(row))
+        for ignored in model["ignored_entries"]:
+            print(f"  {ignored['entry']}  IGNORED: {ignored['reason']}")
     return EXIT_OK
 
 

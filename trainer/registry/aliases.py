@@ -162,25 +162,51 @@ def rollback_target(
 
     Replays the history as a stack: a change pushes its version, a rollback pops, so
     two rollbacks in a row step back twice instead of toggling between two versions.
+    Only changes that landed count: each line's `from` is what `aliases.json` held
+    when it was written (read under the lock), so before a line is applied the stack
+    is brought to that value, exactly as it is brought to `aliases.json` at the end.
+    A line that never landed (a writer killed between the two writes) is thus undone
+    by the next line's `from`, and a change the history misses (made by hand) is
+    added by it.
     """
     stack: list[int] = []
     for entry in history:
         if entry.get("alias") != alias:
             continue
+        if "from" in entry:  # a line written without one cannot be checked
+            _arrive(stack, entry["from"])
         if entry.get("action") == "rollback":
             if stack:
                 stack.pop()
+            # a rollback that landed made its target production, whatever the
+            # stack says (one written by an older, chain-blind rollback_target)
+            if not stack or stack[-1] != entry["to"]:
+                stack.append(entry["to"])
         elif not stack or stack[-1] != entry["to"]:
             stack.append(entry["to"])
-    # the alias file is the truth: history may hold a change that never landed (a
-    # crash between the two writes), or miss one made by hand
-    if current in stack:
-        del stack[len(stack) - stack[::-1].index(current) :]
-    elif current is not None:
-        stack.append(current)
+    # the alias file is the truth: the last line may never have landed, or a change
+    # may have been made by hand since
+    _arrive(stack, current)
     if current is None or len(stack) < 2:
         raise NotFoundError(
             f"alias {alias!r} has no earlier version to roll back to "
             f"(history: {[e['to'] for e in history if e.get('alias') == alias]})"
         )
     return stack[-2]
+
+
+def _arrive(stack: list[int], value: object) -> None:
+    """Bring the stack to `value`, the alias's value known from outside the stack.
+
+    Back to where `value` was last on the stack (what came after it never landed, or
+    was undone by hand), or, for a value it never held, a change the history misses.
+    None (the alias unset) empties it; anything but a version number is ignored.
+    """
+    if value is None:
+        stack.clear()
+    elif not isinstance(value, int) or isinstance(value, bool):
+        return
+    elif value in stack:
+        del stack[len(stack) - stack[::-1].index(value) :]
+    else:
+        stack.append(value)

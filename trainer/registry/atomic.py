@@ -47,15 +47,38 @@ def replace_atomically(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def append_synced(path: Path, line: bytes) -> None:
-    """Append one line to `path` and fsync it (O_APPEND: appends never interleave).
+def append_synced(path: Path, line: bytes) -> int:
+    """Append one line to `path`, fsync it, and return the size it had before.
 
-    Never through a symlink: a link planted in a registry must not make the trainer
-    append to a file elsewhere.
+    A last line left without its newline (a write cut short) is closed first, so the
+    new line is never glued onto it and lost with it. The size returned lets a caller
+    holding the file's lock take the line back (`truncate_synced`). Never through a
+    symlink: a link planted in a registry must not make the trainer append elsewhere.
     """
-    fd = _open_no_follow(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    # read-write: the last byte is read through the same descriptor
+    fd = _open_no_follow(path, os.O_RDWR | os.O_CREAT | os.O_APPEND)
     try:
-        os.write(fd, line)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException:
+            os.ftruncate(fd, size)  # a partial line (a full disk) is not left behind
+            raise
+    finally:
+        os.close(fd)
+    return size
+
+
+def truncate_synced(path: Path, size: int) -> None:
+    """Cut `path` back to `size` bytes and fsync it (needs no free space)."""
+    fd = _open_no_follow(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, size)
         os.fsync(fd)
     finally:
         os.close(fd)

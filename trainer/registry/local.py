@@ -22,6 +22,7 @@ from trainer.registry.atomic import (
     locked,
     read_regular,
     replace_atomically,
+    truncate_synced,
     write_synced,
 )
 from trainer.registry.names import (
@@ -30,7 +31,14 @@ from trainer.registry.names import (
     is_version_name,
     parse_version,
 )
-from trainer.registry.storage import AliasChange, ReadFile
+from trainer.registry.storage import (
+    NOT_A_DIRECTORY,
+    NOT_A_VERSION,
+    SYMLINK,
+    AliasChange,
+    IgnoredEntry,
+    ReadFile,
+)
 
 # dot-named, so that no reader ever lists it as a model or a version
 TEMP_PREFIX = ".tmp-"
@@ -86,18 +94,20 @@ class LocalStorage:
         return read_regular(self._model_dir(name) / file, max_bytes)
 
     def state_token(self, name: str) -> tuple:
-        """The version list plus the identity of `aliases.json`.
+        """The version list, the identity of `aliases.json` and the ignored entries.
 
         Versions are immutable and a replace gives `aliases.json` a new inode, so the
-        pair changes exactly when a poller has work to do.
+        token changes exactly when a poller has work to do (or something to report).
         """
-        versions = tuple(self.versions(name))  # checks the name and the directory
+        entries = _model_entries(self._model_dir(name))  # checks the name
+        versions = tuple(sorted(int(e.name) for e in entries if _is_version(e)))
+        ignored = tuple(_ignored(entries))
         try:
             st = os.stat(self.root / name / ALIASES_FILE)
             alias_stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         except FileNotFoundError:
             alias_stamp = None
-        return (versions, alias_stamp)
+        return (versions, alias_stamp, ignored)
 
     def version_stamp(self, name: str, version: int) -> tuple:
         directory = self._model_dir(name) / str(parse_version(version))
@@ -136,24 +146,30 @@ class LocalStorage:
     ) -> None:
         """Under the model's flock: the history line appended, then the map replaced.
 
-        The history is written first, so a crash between the two leaves a history
-        entry the alias map never got (which `rollback_target` reconciles).
+        The map, the write that makes the change visible, comes last: an error means
+        the alias did not move (short of the directory sync after its rename failing),
+        and the history line is then taken back. Only a
+        writer killed between the two leaves a line that never landed, which
+        `rollback_target` recognises by the next line's `from` (or by the map).
+        History after the map would instead leave a landed change without its line
+        whenever that append failed, reported as an error although the alias moved.
         """
         model_dir = self._model_dir(name)
+        history = model_dir / HISTORY_FILE
         with locked(model_dir / LOCK_FILE):
             written = change(lambda file, limit: read_regular(model_dir / file, limit))
             if written is not None:
-                append_synced(model_dir / HISTORY_FILE, written.history_line)
-                replace_atomically(model_dir / ALIASES_FILE, written.aliases)
+                size = append_synced(history, written.history_line)
+                try:
+                    replace_atomically(model_dir / ALIASES_FILE, written.aliases)
+                except BaseException:
+                    truncate_synced(history, size)
+                    raise
 
     # --- maintenance -------------------------------------------------------------
 
-    def misplaced_versions(self, name: str) -> list[str]:
-        return [
-            e.name
-            for e in _scandir(self._model_dir(name))
-            if is_version_name(e.name) and (e.is_symlink() or not e.is_dir())
-        ]
+    def ignored_entries(self, name: str) -> list[IgnoredEntry]:
+        return _ignored(_model_entries(self._model_dir(name)))
 
     def temp_entries(self, name: str) -> list[Path]:
         """Draft directories, and the temporary files of an interrupted replace."""
@@ -222,13 +238,38 @@ class LocalDraft:
 
 def _version_entries(model_dir: str | Path) -> Iterator[os.DirEntry]:
     """The published version directories of a model (none if it has no directory)."""
+    return filter(_is_version, _model_entries(model_dir))
+
+
+def _model_entries(model_dir: str | Path) -> list[os.DirEntry]:
+    """Everything in a model directory (nothing if it has none)."""
     try:
-        entries = list(os.scandir(model_dir))
+        return list(os.scandir(model_dir))
     except (FileNotFoundError, NotADirectoryError):
-        return
-    for entry in entries:
-        if is_version_name(entry.name) and entry.is_dir(follow_symlinks=False):
-            yield entry
+        return []
+
+
+def _is_version(entry: os.DirEntry) -> bool:
+    return is_version_name(entry.name) and entry.is_dir(follow_symlinks=False)
+
+
+# the model's own files; dot-names (drafts, `.lock`) are never versions either
+_MODEL_FILES = frozenset({ALIASES_FILE, HISTORY_FILE})
+
+
+def _ignored(entries: list[os.DirEntry]) -> list[IgnoredEntry]:
+    """The entries no reader uses (see `Storage.ignored_entries`), sorted by name."""
+    ignored = []
+    for entry in sorted(entries, key=lambda e: e.name):
+        if entry.name.startswith(".") or entry.name in _MODEL_FILES:
+            continue
+        if entry.is_symlink():
+            ignored.append(IgnoredEntry(entry.name, SYMLINK))
+        elif not is_version_name(entry.name):
+            ignored.append(IgnoredEntry(entry.name, NOT_A_VERSION))
+        elif not entry.is_dir(follow_symlinks=False):
+            ignored.append(IgnoredEntry(entry.name, NOT_A_DIRECTORY))
+    return ignored
 
 
 def _scandir(path: Path) -> list[os.DirEntry]:

@@ -11,7 +11,12 @@ from pathlib import PurePath
 
 from trainer.errors import RegistryError, VerificationError
 from trainer.registry.reading import Reader, read_verified
-from trainer.registry.storage import Storage
+from trainer.registry.storage import (
+    NOT_A_DIRECTORY,
+    NOT_A_VERSION,
+    SYMLINK,
+    Storage,
+)
 
 # A publish writes two small files and renames: seconds at most. A temporary entry
 # older than this belongs to a publisher that died, and may be removed.
@@ -49,11 +54,19 @@ def check(registry: Reader, name: str) -> list[Problem]:
                 problems.append(
                     Problem(name, "aliases", f"{alias!r} -> missing v{version}")
                 )
-    for entry in registry.storage.misplaced_versions(name):
-        problems.append(
-            Problem(name, entry, "a numbered entry that is not a directory")
-        )
+    for entry, reason in registry.ignored_entries(name):
+        problems.append(Problem(name, entry, _IGNORED.get(reason, reason)))
     return problems
+
+
+# what `check` says of each entry readers skip (`Storage.ignored_entries`)
+_IGNORED = {
+    SYMLINK: "a symlink, ignored: readers never follow one (it could lead out of "
+    "the registry)",
+    NOT_A_DIRECTORY: "a numbered entry that is not a directory, ignored",
+    NOT_A_VERSION: "not a version directory, ignored: versions are directories "
+    "named 1, 2, 3, ...",
+}
 
 
 def clean_stale(

@@ -29,7 +29,7 @@ from trainer.registry.manifest import (
     parse_manifest,
 )
 from trainer.registry.names import check_alias, parse_version
-from trainer.registry.storage import Storage
+from trainer.registry.storage import IgnoredEntry, Storage
 
 Array = np.ndarray
 
@@ -84,6 +84,11 @@ class Reader:
     def versions(self, name: str) -> list[int]:
         """Published versions, ascending; temporary (dot) directories are ignored."""
         return self.storage.versions(name)
+
+    def ignored_entries(self, name: str) -> list[IgnoredEntry]:
+        """Entries of a model no reader uses, with the reason: a symlink, a numbered
+        file, anything else that is not a version or the registry's own file."""
+        return self.storage.ignored_entries(name)
 
     def aliases(self, name: str) -> dict[str, int]:
         storage = self.storage

@@ -15,6 +15,19 @@ from typing import NamedTuple, Protocol
 ReadFile = Callable[[str, int], bytes]
 
 
+# why `Storage.ignored_entries` lists an entry
+SYMLINK = "symlink"
+NOT_A_DIRECTORY = "not a directory"  # named like a version, but a file (or a FIFO)
+NOT_A_VERSION = "not a version directory"  # a name no version has: `notes.txt`, `04`
+
+
+class IgnoredEntry(NamedTuple):
+    """An entry in a model's place that no reader uses, and why."""
+
+    entry: str
+    reason: str
+
+
 class AliasChange(NamedTuple):
     """What one alias change writes: a history line first, then the new alias map."""
 
@@ -86,8 +99,9 @@ class Storage(Protocol):
         ...
 
     def state_token(self, name: str) -> tuple:
-        """Changes whenever a version is published or the aliases change; cheap, so
-        a poller can call it every interval (on S3: not a listing of every version)."""
+        """Changes whenever a version is published, the aliases change or an ignored
+        entry comes or goes; cheap, so a poller can call it every interval (on S3:
+        not a listing of every version)."""
         ...
 
     def version_stamp(self, name: str, version: int) -> tuple:
@@ -118,8 +132,10 @@ class Storage(Protocol):
 
     # --- maintenance -----------------------------------------------------------
 
-    def misplaced_versions(self, name: str) -> list[str]:
-        """Entries named like a version that are not one (on disk: a file, a link)."""
+    def ignored_entries(self, name: str) -> list[IgnoredEntry]:
+        """Entries of a model that are neither a version nor one of the registry's
+        own files (on disk: a symlink, a numbered file, `notes.txt`), sorted by name;
+        dot-names (drafts, the lock) are the registry's and never listed."""
         ...
 
     def temp_entries(self, name: str) -> list[PurePath]:

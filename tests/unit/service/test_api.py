@@ -155,6 +155,23 @@ def test_models_listing_and_manifests(tmp_path):
     assert client.get("/models/moons/versions/canary").get_json()["version"] == 1
 
 
+def test_models_lists_ignored_entries_and_an_unreadable_aliases_file(tmp_path):
+    registry = build_registry(tmp_path)
+    (registry.root / "moons" / "3").symlink_to(registry.root / "moons" / "1")
+    (registry.root / "moons" / "notes.txt").write_text("hello")
+    (registry.root / "blobs" / "aliases.json").write_text("{")
+    listing = make_client(registry).get("/models").get_json()
+    by_name = {model["name"]: model for model in listing["models"]}
+    assert by_name["moons"]["ignored_entries"] == [
+        {"entry": "3", "reason": "symlink"},
+        {"entry": "notes.txt", "reason": "not a version directory"},
+    ]
+    assert by_name["moons"]["aliases_error"] is None
+    assert by_name["blobs"]["ignored_entries"] == []
+    assert "aliases.json: not valid JSON" in by_name["blobs"]["aliases_error"]
+    assert by_name["blobs"]["versions"] == [1]
+
+
 def test_limits_come_from_the_settings(registry):
     client = make_client(registry, max_points=5, max_grid_cells=100, max_body_bytes=200)
     assert_error(post_points(client, [[0, 0]] * 6), 413, "too_many_points")

@@ -338,3 +338,79 @@ def test_a_failure_found_by_a_request_is_not_verified_again_by_the_poll(registry
     assert store.get().version == 2  # keeps answering with what it had
     assert events.failures == [("moons", 3)]  # not read, logged or counted again
     assert "sha256" in store.states()["moons"].failures[3].reason
+
+
+def _records(caplog, message: str) -> list:
+    return [r for r in caplog.records if r.getMessage() == message]
+
+
+def test_ignored_entries_are_logged_once_per_change_and_listed(registry, caplog):
+    publish_network(registry, seed=1)
+    model_dir = registry.root / "moons"
+    (model_dir / "2").symlink_to(model_dir / "1")
+    (model_dir / "notes.txt").write_text("hello")
+    caplog.set_level("WARNING", logger="scratchnet.store")
+    store, _ = make_store(registry)
+    assert store.states()["moons"].ignored == (
+        ("2", "symlink"),
+        ("notes.txt", "not a version directory"),
+    )
+    for _ in range(3):
+        store.refresh()
+    logged = _records(caplog, "entry in the model directory ignored")
+    assert [(r.model, r.entry, r.reason) for r in logged] == [
+        ("moons", "2", "symlink"),
+        ("moons", "notes.txt", "not a version directory"),
+    ]
+    (model_dir / "3").write_text("not a directory")
+    store.refresh()
+    store.refresh()
+    logged = _records(caplog, "entry in the model directory ignored")
+    assert [(r.entry, r.reason) for r in logged[2:]] == [("3", "not a directory")]
+    for entry in ("2", "3", "notes.txt"):
+        (model_dir / entry).unlink()
+    store.refresh()
+    assert store.states()["moons"].ignored == ()
+    assert store.get().version == 1
+
+
+def test_a_broken_aliases_file_is_logged_once_and_what_was_served_kept(
+    registry, caplog
+):
+    for seed in range(3):
+        publish_network(registry, seed=seed)
+    registry.set_alias("moons", "production", 2)
+    caplog.set_level("ERROR", logger="scratchnet.store")
+    store, _ = make_store(registry)
+    (registry.root / "moons" / "aliases.json").write_text('{"production": ')
+    for _ in range(5):
+        store.refresh()
+    assert len(_records(caplog, "cannot read the aliases")) == 1
+    state = store.states()["moons"]
+    assert "aliases.json: not valid JSON" in state.aliases_error
+    assert state.aliases == {"production": 2}  # the map being served from
+    assert store.get().version == 2
+    # a new version is listed (and answers by number), production stays
+    publish_network(registry, seed=3)
+    store.refresh()
+    store.refresh()
+    assert store.states()["moons"].versions == (1, 2, 3, 4)
+    assert store.get().version == 2 and store.get(version=4).version == 4
+    assert len(_records(caplog, "cannot read the aliases")) == 2
+    write_aliases(registry.root / "moons", {"production": 3})
+    store.refresh()
+    assert store.get().version == 3 and store.states()["moons"].aliases_error is None
+
+
+def test_a_fresh_worker_with_a_broken_aliases_file_lists_the_model_and_says_why(
+    registry,
+):
+    publish_network(registry, seed=1)
+    (registry.root / "moons" / "aliases.json").write_text("[]")
+    store, _ = make_store(registry)
+    state = store.states()["moons"]
+    assert state.versions == (1,) and state.served is None
+    assert "aliases.json" in state.aliases_error
+    # no production known: serving the highest version could bypass the alias
+    with pytest.raises(Unavailable, match="aliases.json"):
+        store.get()

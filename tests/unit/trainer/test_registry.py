@@ -332,3 +332,63 @@ def test_version_stamp_changes_exactly_when_a_versions_files_do(registry):
     assert registry.version_stamp("moons", 1) != stamp
     assert registry.version_stamp("moons", 2) == ()  # no such version
     assert registry.version_stamp("../x", 1) == ()  # refused name
+
+
+def test_entries_readers_skip_are_listed_with_the_reason(registry, tmp_path):
+    model_dir = registry.root / "moons"
+    shutil.copytree(_version_dir(registry), tmp_path / "elsewhere")
+    (model_dir / "2").symlink_to(tmp_path / "elsewhere")
+    (model_dir / "3").write_text("a file where a version would be")
+    (model_dir / "notes.txt").write_text("hello")
+    (model_dir / "04").mkdir()  # a leading zero is never a version
+    (model_dir / "latest").symlink_to(model_dir / "1")
+    # the registry's own files and dot-names are not stray
+    (model_dir / ".tmp-half-written").mkdir()
+    registry.set_alias("moons", "production", 1)
+    assert registry.ignored_entries("moons") == [
+        ("04", "not a version directory"),
+        ("2", "symlink"),
+        ("3", "not a directory"),
+        ("latest", "symlink"),
+        ("notes.txt", "not a version directory"),
+    ]
+    problems = registry.check("moons")
+    assert [p.where for p in problems] == ["04", "2", "3", "latest", "notes.txt"]
+    assert "symlink" in problems[1].message and "ignored" in problems[1].message
+    assert registry.versions("moons") == [1]
+
+
+def test_a_clean_model_directory_has_no_ignored_entries(registry):
+    registry.set_alias("moons", "production", 1)
+    assert registry.ignored_entries("moons") == []
+    assert registry.ignored_entries("unknown") == []
+
+
+def test_the_state_token_changes_when_a_stray_entry_appears(registry):
+    token = registry.state_token("moons")
+    (registry.root / "moons" / "notes.txt").write_text("hello")
+    assert registry.state_token("moons") != token
+
+
+def test_list_and_verify_show_the_ignored_entries(registry, capsys):
+    from trainer.cli.main import main
+
+    (registry.root / "moons" / "2").symlink_to(_version_dir(registry))
+    (registry.root / "moons" / "notes.txt").write_text("hello")
+    listing = ["list", "--registry", str(registry.root)]
+    assert main(listing) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[2:] == [
+        "  2  IGNORED: symlink",
+        "  notes.txt  IGNORED: not a version directory",
+    ]
+    assert main([*listing, "--json"]) == 0
+    (model,) = json.loads(capsys.readouterr().out)["models"]
+    assert model["ignored_entries"] == [
+        {"entry": "2", "reason": "symlink"},
+        {"entry": "notes.txt", "reason": "not a version directory"},
+    ]
+    assert main(["verify", "--registry", str(registry.root)]) == 4
+    out = capsys.readouterr().out
+    assert "moons v1: ok" in out and "moons 2: FAILED: a symlink, ignored" in out
+    assert "moons notes.txt: FAILED: not a version directory, ignored" in out

@@ -392,7 +392,7 @@ class MemoryStorage:
             )
             self.objects[f"{name}/aliases.json"] = written.aliases
 
-    def misplaced_versions(self, name: str) -> list[str]:
+    def ignored_entries(self, name: str) -> list:
         return []
 
     def temp_entries(self, name: str) -> list:
@@ -454,3 +454,118 @@ def test_the_registry_runs_on_any_storage_behind_the_seam(tmp_path):
         registry.set_alias("moons", "production", 4)
     assert [p.where for p in registry.check("moons")] == ["v4"]
     assert not (tmp_path / "unused").exists()
+
+
+_PROMOTER_KILLED_BEFORE_RENAME = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from trainer.registry import Registry, local
+    replace = local.replace_atomically
+    def hang_before_the_alias_file(path, data):
+        if path.name == "aliases.json":
+            print("history written", flush=True)
+            time.sleep(120)
+        replace(path, data)
+    local.replace_atomically = hang_before_the_alias_file
+    Registry(Path(sys.argv[1])).set_alias("moons", "production", int(sys.argv[2]))
+    """
+)
+
+
+def test_rollback_skips_a_promotion_killed_before_its_alias_landed(tmp_path):
+    registry = Registry(tmp_path)
+    for seed in range(4):
+        _publish_one(registry, seed)
+    registry.set_alias("moons", "production", 1)
+    registry.set_alias("moons", "production", 2)
+    with subprocess.Popen(
+        [sys.executable, "-c", _PROMOTER_KILLED_BEFORE_RENAME, str(tmp_path), "3"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout.readline() == "history written\n"
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert registry.aliases("moons") == {"production": 2}
+    registry.set_alias("moons", "production", 4)
+    # 3 was never production: rollback goes to 2, then 1
+    assert registry.rollback("moons") == (4, 2)
+    assert registry.rollback("moons") == (2, 1)
+
+
+def test_a_promotion_that_fails_to_land_leaves_no_history_line(tmp_path, monkeypatch):
+    from trainer.registry import local
+
+    registry = Registry(tmp_path)
+    for seed in range(4):
+        _publish_one(registry, seed)
+    registry.set_alias("moons", "production", 1)
+    registry.set_alias("moons", "production", 2)
+    history = tmp_path / "moons" / "alias_history.jsonl"
+    before = history.read_bytes()
+
+    def disk_full(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device", str(path))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(local, "replace_atomically", disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            registry.set_alias("moons", "production", 3)
+    assert history.read_bytes() == before
+    assert registry.aliases("moons") == {"production": 2}
+    registry.set_alias("moons", "production", 4)
+    assert registry.rollback("moons") == (4, 2)
+
+
+def _history(spec: str) -> list[dict]:
+    """History lines from "-:1 1:2 3:2r": from:to, "-" unset, "r" a rollback."""
+    entries = []
+    for change in spec.split():
+        frm, to = change.rstrip("r").split(":")
+        entries.append(
+            {
+                "alias": "production",
+                "from": None if frm == "-" else int(frm),
+                "to": int(to),
+                "action": "rollback" if change.endswith("r") else "set",
+            }
+        )
+    return entries
+
+
+@pytest.mark.parametrize(
+    ("spec", "current", "target"),
+    [
+        ("-:1 1:2 2:3 2:4", 4, 2),  # 2:3 never landed (killed between the writes)
+        ("-:1 1:2 2:3 2:5 2:4", 4, 2),  # nor did 2:3 and 2:5
+        ("-:1 1:2 2:3 3:2r 3:4", 4, 3),  # a rollback that never landed
+        ("-:1 1:2 2:3 3:2r 2:4", 4, 2),  # one that did: stepping back passes it
+        ("-:1 1:2 5:6", 6, 5),  # 2:5 by hand: 5 was production before 6
+        ("-:3 -:1 1:2", 2, 1),  # the first change never landed
+        ("-:1 1:2 2:3", 2, 1),  # the last one never landed: aliases.json says 2
+    ],
+)
+def test_rollback_target_accepts_only_changes_that_landed(spec, current, target):
+    from trainer.registry.aliases import rollback_target
+
+    assert rollback_target(_history(spec), "production", current) == target
+
+
+def test_a_torn_history_line_does_not_swallow_the_next(tmp_path):
+    registry = Registry(tmp_path)
+    for seed in range(3):
+        _publish_one(registry, seed)
+    registry.set_alias("moons", "production", 1)
+    with open(tmp_path / "moons" / "alias_history.jsonl", "a") as history:
+        history.write('{"alias": "production", "fr')  # a write cut short
+    registry.set_alias("moons", "production", 2)
+    registry.set_alias("moons", "production", 3)
+    lines = (tmp_path / "moons" / "alias_history.jsonl").read_text().splitlines()
+    whole = [json.loads(line)["to"] for line in lines if line.endswith("}")]
+    assert whole == [1, 2, 3]  # each change kept its own line
+    assert registry.rollback("moons") == (3, 2)
+    assert registry.rollback("moons") == (2, 1)
