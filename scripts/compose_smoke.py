@@ -51,9 +51,12 @@ def main() -> int:
             print(stack.compose("logs", "--tail", "40", check=False), file=sys.stderr)
             return 1
         finally:
-            stack.compose("down", "--volumes", "--timeout", "5", check=False)
+            leftover = stack.down()
             api.terminate()
             api.wait(timeout=30)
+    if leftover:
+        print(f"smoke: FAILED: compose down left the stack behind:\n{leftover}")
+        return 1
     say("compose OK")
     return 0
 
@@ -93,7 +96,7 @@ class Stack:
             assert server and server.startswith("nginx"), f"{path}: Server {server!r}"
         uid = self.compose("exec", "-T", "proxy", "id", "-u").strip()
         assert uid not in ("", "0"), f"nginx runs as uid {uid!r}"
-        say(f"/readyz and /predict answered through nginx (uid {uid})")
+        say(f"the published port is nginx's (Server header), running as uid {uid}")
 
         self.compose("exec", "-T", "retrain", "sh", "deploy/retrain.sh", "once")
         wait_for(
@@ -102,6 +105,18 @@ class Stack:
             timeout,
         )
         say(f"a retrain through `exec` published version {version + 1}")
+
+    def down(self) -> str:
+        """Remove the stack and its volume: "" when done, else what compose said."""
+        # podman refuses to remove a container whose network namespace another one
+        # still uses (proxy uses service's), and compose v1 removes them all at once,
+        # so the proxy goes first; this also stops it before the service, as down does
+        self.compose("rm", "--force", "--stop", "proxy", check=False)
+        try:
+            self.compose("down", "--volumes", "--timeout", "5")
+        except subprocess.CalledProcessError as exc:
+            return exc.stdout + exc.stderr
+        return ""
 
     def compose(self, *args: str, check: bool = True) -> str:
         command = ["docker-compose", "-p", self.project, "-f", COMPOSE_FILE, *args]
