@@ -15,7 +15,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# nginx and strace for tests/faults: installed first when root and missing, else named
 test: venv
+	scripts/install-test-tools.sh
 	$(PY) -m pytest
 
 unit: venv

@@ -1,9 +1,10 @@
 """Bring the compose stack up on an empty volume, as docs/deploy.md tells a user to.
 
-A step of `make deploy-check`, after the image is built: docker-compose (v1) talks to
+A step of `make deploy-check`, after the images are built: docker-compose (v1) talks to
 podman's Docker-compatible API on a private socket (no Docker engine here). It proves
 the one-command start: the retrain loop seeds the default model, the service becomes
-ready by itself and answers, and a retrain run through `exec` publishes a version.
+ready by itself and answers through the proxy (the published port is nginx's, and
+nginx runs unprivileged), and a retrain run through `exec` publishes a version.
 Everything it starts is stopped: the stack with `down -v`, the podman API by its PID.
 """
 
@@ -24,6 +25,9 @@ COMPOSE_FILE = "deploy/compose.yaml"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--image", required=True, help="image the stack runs")
+    parser.add_argument(
+        "--proxy-image", required=True, help="nginx image of the `proxy` service"
+    )
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds per wait")
     args = parser.parse_args()
 
@@ -34,7 +38,9 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        stack = Stack(f"scratchnet-check-{os.getpid()}", socket_path, args.image)
+        stack = Stack(
+            f"scratchnet-check-{os.getpid()}", socket_path, args.image, args.proxy_image
+        )
         try:
             wait_for("the podman API listens", socket_path.exists, args.timeout)
             stack.check(args.timeout)
@@ -45,9 +51,12 @@ def main() -> int:
             print(stack.compose("logs", "--tail", "40", check=False), file=sys.stderr)
             return 1
         finally:
-            stack.compose("down", "--volumes", "--timeout", "5", check=False)
+            leftover = stack.down()
             api.terminate()
             api.wait(timeout=30)
+    if leftover:
+        print(f"smoke: FAILED: compose down left the stack behind:\n{leftover}")
+        return 1
     say("compose OK")
     return 0
 
@@ -55,7 +64,9 @@ def main() -> int:
 class Stack:
     """deploy/compose.yaml as one compose project, on a free loopback port."""
 
-    def __init__(self, project: str, socket_path: Path, image: str) -> None:
+    def __init__(
+        self, project: str, socket_path: Path, image: str, proxy_image: str
+    ) -> None:
         self.project = project
         self.port = free_port()
         self.env = {
@@ -63,6 +74,7 @@ class Stack:
             "DOCKER_HOST": f"unix://{socket_path}",
             "SCRATCHNET_PORT": str(self.port),
             "SCRATCHNET_IMAGE": image,
+            "SCRATCHNET_PROXY_IMAGE": proxy_image,
             # the scheduled run is triggered by hand below, not waited for
             "RETRAIN_INTERVAL_SECONDS": "3600",
         }
@@ -78,6 +90,13 @@ class Stack:
             f"seeded and ready in {time.monotonic() - started:.0f}s: "
             f"serving version {version}"
         )
+        # the published port is nginx's: every answer comes through the proxy
+        for path in ("/readyz", "/models"):
+            server = http.header(path, "Server")
+            assert server and server.startswith("nginx"), f"{path}: Server {server!r}"
+        uid = self.compose("exec", "-T", "proxy", "id", "-u").strip()
+        assert uid not in ("", "0"), f"nginx runs as uid {uid!r}"
+        say(f"the published port is nginx's (Server header), running as uid {uid}")
 
         self.compose("exec", "-T", "retrain", "sh", "deploy/retrain.sh", "once")
         wait_for(
@@ -86,6 +105,18 @@ class Stack:
             timeout,
         )
         say(f"a retrain through `exec` published version {version + 1}")
+
+    def down(self) -> str:
+        """Remove the stack and its volume: "" when done, else what compose said."""
+        # podman refuses to remove a container whose network namespace another one
+        # still uses (proxy uses service's), and compose v1 removes them all at once,
+        # so the proxy goes first; this also stops it before the service, as down does
+        self.compose("rm", "--force", "--stop", "proxy", check=False)
+        try:
+            self.compose("down", "--volumes", "--timeout", "5")
+        except subprocess.CalledProcessError as exc:
+            return exc.stdout + exc.stderr
+        return ""
 
     def compose(self, *args: str, check: bool = True) -> str:
         command = ["docker-compose", "-p", self.project, "-f", COMPOSE_FILE, *args]

@@ -5,11 +5,12 @@
 #  2. checkov passes on the manifests and the Dockerfile (skips, with reasons, in
 #     .checkov.yaml); hadolint passes on the Dockerfile;
 #  3. the compose file validates;
-#  4. the image builds, and runs read-only: empty registry -> trainer in the same image
-#     publishes -> ready -> /predict, /boundary -> a second version is served without a
-#     restart (scripts/deploy_smoke.py);
-#  5. `docker-compose up` on an empty volume seeds the model and becomes ready, and a
-#     retrain publishes a version (scripts/compose_smoke.py).
+#  4. the image builds (and compose's proxy image, a local stand-in unless
+#     SCRATCHNET_PROXY_IMAGE names one), and runs read-only: empty registry -> trainer
+#     in the same image publishes -> ready -> /predict, /boundary -> a second version
+#     is served without a restart (scripts/deploy_smoke.py);
+#  5. `docker-compose up` on an empty volume seeds the model and becomes ready behind
+#     the nginx proxy, and a retrain publishes a version (scripts/compose_smoke.py).
 # Installs what it needs (scripts/install-deploy-tools.sh). SKIP_IMAGE=1 stops after 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +84,6 @@ source scripts/lib/podman-env.sh
 python3 scripts/deploy_smoke.py --image "$IMAGE"
 
 step "compose up on an empty volume"
-python3 scripts/compose_smoke.py --image "$IMAGE"
+python3 scripts/compose_smoke.py --image "$IMAGE" --proxy-image "$PROXY_IMAGE"
 
 step "done"

@@ -30,6 +30,11 @@ class Http:
         except OSError:
             return None
 
+    def header(self, path: str, name: str) -> str | None:
+        """Header `name` of the answer to GET `path` (which must be 2xx)."""
+        with urllib.request.urlopen(self.base_url + path, timeout=5) as response:
+            return response.headers.get(name)
+
     def get(self, path: str) -> bytes:
         with urllib.request.urlopen(self.base_url + path, timeout=10) as response:
             return response.read()

@@ -19,3 +19,7 @@ export BUILDAH_ISOLATION=chroot
 IMAGE="${IMAGE:-localhost/scratchnet:local}"
 # Stand-in for python:3.11-slim, built locally because no registry can be pulled from.
 LOCAL_BASE_IMAGE="localhost/python:3.11-local"
+# Stand-in for nginxinc/nginx-unprivileged (compose's proxy), built locally for the same
+# reason; SCRATCHNET_PROXY_IMAGE names another, as it does for compose.
+LOCAL_PROXY_IMAGE="localhost/nginx-unprivileged:local"
+PROXY_IMAGE="${SCRATCHNET_PROXY_IMAGE:-$LOCAL_PROXY_IMAGE}"
