@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -60,14 +61,37 @@ def configure(level: str) -> None:
         logger.addHandler(handler)
 
 
+# How long an access line may wait in stdout's buffer. A flush per line was a write
+# system call per request; a thread flushes instead (other log lines flush as they
+# are written, and Python flushes stdout at exit), so one write carries many lines.
+FLUSH_SECONDS = 0.1
+_flushing = {"started": False}
+# a forked child has no thread: it starts its own with its first line
+os.register_at_fork(after_in_child=lambda: _flushing.update(started=False))
+
+
 def access_line(fields: dict) -> None:
     """Write one pre-built access line, bypassing LogRecord machinery (hot path)."""
     # the same ISO 8601 timestamp as JsonFormatter's
     now = datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds")
     line = orjson.dumps({"ts": now, **fields}, default=str)
-    stream = sys.stdout
-    stream.write(line.decode() + "\n")
-    stream.flush()
+    sys.stdout.write(line.decode() + "\n")
+    if not _flushing["started"]:
+        _start_flushing()
+
+
+def _start_flushing() -> None:
+    _flushing["started"] = True
+    threading.Thread(target=_flush_stdout, name="scratchnet-logs", daemon=True).start()
+
+
+def _flush_stdout() -> None:
+    while True:
+        time.sleep(FLUSH_SECONDS)
+        try:
+            sys.stdout.flush()  # whatever sys.stdout is now (test runners swap it)
+        except (OSError, ValueError):  # closed at exit, or a full pipe: next time
+            pass
 
 
 def request_id(header: str | None) -> str:
