@@ -6,6 +6,7 @@ caller gave (model, version, request_id, ...).
 """
 
 import logging
+import math
 import os
 import re
 import sys
@@ -83,18 +84,24 @@ def access_line(fields: dict) -> None:
 
 
 # (second, its "YYYY-MM-DDTHH:MM:SS" in UTC): formatting a datetime was a third of
-# an access line's cost, and consecutive lines nearly always share their second
-_second = [None, ""]
+# an access line's cost, and consecutive lines nearly always share their second. One
+# tuple, read once and replaced whole, so a thread never pairs a second with another's
+# text.
+_second: tuple[int | None, str] = (None, "")
 
 
 def _timestamp(now: float) -> str:
     """JsonFormatter's ISO 8601 timestamp (UTC, milliseconds) of a time.time()."""
-    # rounded to microseconds and then cut to milliseconds, as datetime does
-    second, micros = divmod(round(now * 1e6), 1_000_000)
+    global _second
+    # split, rounded to microseconds and then cut to milliseconds, as datetime does
+    fraction, whole = math.modf(now)
+    micros = round(fraction * 1e6)
+    second = int(whole) + micros // 1_000_000  # a fraction may round up, or be < 0
+    micros %= 1_000_000
     cached = _second
     if cached[0] != second:
         text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        cached[:] = second, text
+        cached = _second = (second, text)
     return f"{cached[1]}.{micros // 1000:03d}+00:00"
 
 
