@@ -1,7 +1,9 @@
 """Every route over real HTTP against gunicorn: shapes, rejections, limits, metrics."""
 
 import io
+import math
 import socket
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -11,8 +13,10 @@ import requests
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
+from service.metrics import FLUSH_SECONDS
 from tests.helpers.api_cases import JSON, REJECTIONS
 from tests.helpers.registry_samples import forward_from_disk
+from tests.integration.conftest import wait_until
 
 
 def predict(url: str, points: list, query: str = "") -> requests.Response:
@@ -167,6 +171,10 @@ def test_metrics_count_requests_of_both_workers(service_url, metrics_dir):
         params = {"nx": 1500, "ny": 1500, "format": "npy", "x_min": -2 - i * 1e-3}
         return requests.get(f"{service_url}/boundary", params=params, timeout=60)
 
+    # a worker writes its samples to its file within FLUSH_SECONDS of a request
+    # (service.metrics), so the other worker's file may still lack the last requests
+    # of the tests before: take the baseline once the files stop changing
+    wait_until(files_settled(per_worker), "the workers' metric files settled")
     before = count()
     sent = 0
     for _ in range(5):  # bounded: overlapping requests nearly always split at once
@@ -174,10 +182,27 @@ def test_metrics_count_requests_of_both_workers(service_url, metrics_dir):
             responses = list(pool.map(slow_grid, range(sent, sent + 16)))
         assert [r.status_code for r in responses] == [200] * 16
         sent += 16
+        wait_until(
+            lambda: count() - before == sent,  # noqa: B023 - called right here
+            f"/metrics counting all {sent} requests",
+        )
         if sum(1 for n in per_worker().values() if n > 0) >= 2:
             break
     assert count() - before == sent
     assert sum(1 for n in per_worker().values() if n > 0) >= 2, per_worker()
+
+
+def files_settled(read: Callable[[], object]) -> Callable[[], bool]:
+    """A wait_until condition: `read()` gave the same value over a flush period."""
+    seen: list = []
+    # wait_until checks every 0.05 s; compare readings more than a period apart
+    apart = math.ceil(FLUSH_SECONDS / 0.05) + 1
+
+    def settled() -> bool:
+        seen.append(read())
+        return len(seen) > apart and seen[-1] == seen[-1 - apart]
+
+    return settled
 
 
 def test_a_chunked_body_is_read(service_url):

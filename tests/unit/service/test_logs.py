@@ -3,7 +3,7 @@
 import logging
 import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 
@@ -30,3 +30,12 @@ def test_the_formatter_writes_the_same_timestamp_shape():
     line = orjson.loads(JsonFormatter().format(record))
     assert TIMESTAMP.fullmatch(line["ts"])
     assert abs(datetime.fromisoformat(line["ts"]).timestamp() - record.created) < 0.001
+
+
+def test_the_cached_timestamp_is_what_datetime_writes():
+    from service.logs import _timestamp
+
+    edges = (0.0, 1.0005, 1122711669.5499995, 1764610523.9999996, 1764610524.0001)
+    for now in edges:
+        expected = datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+        assert _timestamp(now) == expected, now
