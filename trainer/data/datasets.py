@@ -11,7 +11,6 @@ import io
 import itertools
 import json
 import math
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 from sklearn.datasets import make_blobs, make_circles, make_moons
 from sklearn.model_selection import train_test_split
 
+from trainer.data import csv_fast
 from trainer.errors import DataError
 
 Array = np.ndarray
@@ -188,19 +188,18 @@ def _generate(
     return Dataset(X=X, y=y, spec=spec)
 
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-
-
 def _read_csv(path: Path) -> Dataset:
     """Feature columns then a label column; the first row is a header when none of
     its feature cells is a number. Blank lines are skipped; line numbers are 1-based
     lines of the file.
 
-    Rows are parsed as they are read, straight into a flat float buffer, so a large
-    file costs its bytes and its arrays, not a Python list per row.
+    The whole file is first parsed by numpy's C parser (csv_fast); only when that
+    cannot answer (bad data, quotes...) are rows parsed one by one, straight into a
+    flat float buffer, to read them or to name the line and column of the problem.
     """
     content = _read_bytes(path)
-    rows = _csv_rows(path, content)
+    text = _decode(path, content)
+    rows = _csv_rows(path, text)
     first_line, first = next(rows, (0, []))
     if not first:
         raise DataError(f"{path} is empty; expected feature columns, then a label")
@@ -224,6 +223,41 @@ def _read_csv(path: Path) -> Dataset:
                     "names may look like a number"
                 )
         rows = itertools.chain([(first_line, first)], rows)
+    n_features = n_columns - 1
+    # the header's line, or the blank lines before the first data row
+    skiprows = first_line if header else first_line - 1
+    fast = (
+        csv_fast.parse(text, skiprows, n_features) if csv_fast.eligible(text) else None
+    )
+    X, y = (
+        fast
+        if fast is not None
+        else _parse_rows(path, rows, first_line, n_columns, header)
+    )
+    if len(np.unique(y)) < 2:
+        raise DataError(f"{path}: " + _one_class_message(y[0]))
+    spec = {
+        "name": "csv",
+        # the file's name, not its path: manifests are served over HTTP and a path
+        # tells a caller about the training machine; the sha256 identifies the bytes
+        "file": path.name,
+        # the bytes that were parsed: a file replaced meanwhile cannot mislabel them
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "n_samples": len(y),
+        "n_features": n_features,
+        "columns": header,
+    }
+    return Dataset(X=X, y=y, spec=spec)
+
+
+def _parse_rows(
+    path: Path,
+    rows: Iterator[tuple[int, list[str]]],
+    first_line: int,
+    n_columns: int,
+    header: list[str] | None,
+) -> tuple[Array, Array]:
+    """The slow path: (X, y) row by row, or the DataError naming line and column."""
     values = array.array("d")
     labels: list[str] = []
     for line, row in rows:
@@ -243,24 +277,11 @@ def _read_csv(path: Path) -> Dataset:
     if not labels:
         raise DataError(f"{path} has a header (line {first_line}) but no data rows")
     X = np.frombuffer(values, dtype=np.float64).reshape(len(labels), n_columns - 1)
-    if all(_INTEGER.fullmatch(label) for label in labels):
+    if all(csv_fast.INTEGER.fullmatch(label) for label in labels):
         y = np.array([int(label) for label in labels], dtype=np.int64)
     else:
         y = np.array(labels, dtype=str)
-    if len(np.unique(y)) < 2:
-        raise DataError(f"{path}: " + _one_class_message(y[0]))
-    spec = {
-        "name": "csv",
-        # the file's name, not its path: manifests are served over HTTP and a path
-        # tells a caller about the training machine; the sha256 identifies the bytes
-        "file": path.name,
-        # the bytes that were parsed: a file replaced meanwhile cannot mislabel them
-        "sha256": hashlib.sha256(content).hexdigest(),
-        "n_samples": len(y),
-        "n_features": n_columns - 1,
-        "columns": header,
-    }
-    return Dataset(X=X, y=y, spec=spec)
+    return X, y
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -270,13 +291,16 @@ def _read_bytes(path: Path) -> bytes:
         raise DataError(f"cannot read {path}: {e.strerror or e}") from e
 
 
-def _csv_rows(path: Path, content: bytes) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank rows of the file's bytes, with the file line each ends on."""
+def _decode(path: Path, content: bytes) -> str:
     try:
         # utf-8-sig: spreadsheet exports often start with a byte-order mark
-        text = content.decode("utf-8-sig")
+        return content.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise DataError(f"{path} is not UTF-8 text (byte {e.start})") from e
+
+
+def _csv_rows(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank rows of the file's text, with the file line each ends on."""
     # strict: a stray or unclosed quote is an error, not a silently odd row
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:

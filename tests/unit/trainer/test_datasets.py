@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import sklearn.datasets
 
+from trainer.data import csv_fast
 from trainer.data.datasets import (
     Dataset,
     data_fingerprint,
@@ -309,3 +310,130 @@ def test_csv_spec_names_the_file_without_its_directory(tmp_path: Path) -> None:
     dataset = load_dataset(write_csv(tmp_path, "1,2,0\n3,4,1\n", name="points.csv"))
     assert dataset.spec["file"] == "points.csv"
     assert str(tmp_path) not in repr(dataset.spec)
+
+
+# --- the CSV reader's fast path (numpy's C parser) against the line-by-line one -----
+
+# files the fast path reads itself: it must give exactly the slow path's dataset
+FAST_FILES = [
+    b"x1,x2,label\n0.5,1,0\n-1.5,2e-3,1\n\n3,4,1\n",
+    b"1,2,3,cat\n4,5,6,dog\n7,8,9,1\n",
+    b"\xef\xbb\xbfa,b,class\n 1.5 , 2 , yes \n3,4,no\n",  # BOM, spaces
+    b"x,y,c\r\n1,2,0\r\n3,4,1\r\n",  # CRLF
+    b"x,y,c\n1,2,0\n3,4,1",  # no trailing newline
+    b"x,y,c\n1,2,0\n3,4,1\n\n\n",  # trailing blank lines
+    b"\n\nx,y,c\n1,2,+1\n3,4,-1\n",  # blank lines first, signed labels
+    b"1,2,01\n3,4,2\n",  # "01" is the integer 1
+    b"1,2,1.0\n3,4,2\n",  # "1.0" is a string label
+    b"1e3,-.5,a\n5.,1E-2,b\n",
+    b"x,y,c\n0.1,0.2,\xc3\xa9t\xc3\xa9\n0.3,0.4,hiver\n",  # UTF-8 labels
+]
+
+# files that must fail, with the slow path's message (or be read by it)
+BAD_FILES = [
+    b"",
+    b"\n\n",
+    b"x,y,label\n",
+    b"x,y,label\n\n",
+    b"1\n2\n",
+    b"1,2,0\n3,4,0\n",
+    b"1,2,a\n3,4,a\n",
+    b"1,2,0\n3,4,1\n5,6\n",
+    b"x,y,c\n1,2,0\n\n3,4,1,9\n",
+    b"x,y,c\n1,2,0\n3,abc,1\n",
+    b"x,y,c\n1,2,0\n3,4,1\n,,\n5,6,0\n",  # a row of empty cells is skipped
+    b"x,y,c\n1,2,0\n   \n3,4,1\n",  # so is a line of spaces
+    b"x,y,c\n1,2,0\nnan,4,1\n",
+    b"x,y,c\n1,2,0\nNaN,4,1\n",
+    b"x,y,c\n1,2,0\n3,-inf,1\n",
+    b"x,y,c\n1,2,0\n3,Infinity,1\n",
+    b"x,y,c\n1,2,0\n3,1e400,1\n",
+    b"x,y,c\n1,,0\n3,4,1\n",
+    b"x,y,c\n1,2,0\n3,4, \n",
+    b"x,y,c\n1,2,0\n3,4,\n",
+    b"x,y,c\n1,2,a\n3,4,\n",
+    b'x,y,c\n1,2,0\n3,4,"1\n',
+    b'x,y,c\n1,2,0\n3,4,"1"x\n',
+    b'x,y,c\n"1",2,0\n3,"4",1\n',  # quoted cells are read by the slow path
+    b'x,y,c\n1,2,"a\nb"\n3,oops,c\n',
+    b"x,y,c\n1,2_0,0\n3,4,1\n",
+    b"x,2,c\n1,2,0\n3,4,1\n",
+    b"x;y;c\n1;2;0\n3;4;1\n",  # semicolons: one column
+    b"x,y,c\n1;2,0\n3,4,1\n",
+    b"x,y,c\n1,2,0\r3,4,1\r",  # old Mac line ends
+    b"x,y,c\n1,2,0\n3,4,1\x00\n",
+    b"x,y,c\n1,2,0\n3,4,99999999999999999999\n",
+    b"x,y,c\n1,2,0\n# comment\n3,4,1\n",
+    b"x,y,c\n0x10,2,0\n3,4,1\n",
+    b"\xff\xfe1,2,0\n",
+]
+
+
+def _load_both(
+    tmp_path: Path, content: bytes, monkeypatch: pytest.MonkeyPatch
+) -> tuple[object, object]:
+    """(fast, slow) outcome of one file: a Dataset, or the error's message."""
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    outcomes = []
+    for eligible in (csv_fast.eligible, lambda text: False):
+        monkeypatch.setattr(csv_fast, "eligible", eligible)
+        try:
+            outcomes.append(load_dataset(f"csv:{path}"))
+        except (DataError, OverflowError) as e:
+            outcomes.append(f"{type(e).__name__}: {e}")
+    return outcomes[0], outcomes[1]
+
+
+def _assert_same_dataset(fast: Dataset, slow: Dataset) -> None:
+    assert fast.X.dtype == slow.X.dtype == np.float64
+    assert fast.X.shape == slow.X.shape and fast.X.flags.c_contiguous
+    np.testing.assert_array_equal(fast.X, slow.X)
+    assert fast.X.tobytes() == slow.X.tobytes()
+    assert fast.y.dtype == slow.y.dtype
+    assert fast.y.tolist() == slow.y.tolist()
+    assert fast.spec == slow.spec
+
+
+@pytest.mark.parametrize("content", FAST_FILES)
+def test_fast_path_reads_what_the_slow_path_reads(
+    tmp_path: Path, content: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answered = []
+    parse = csv_fast.parse
+
+    def spy(*args: object) -> object:
+        answered.append(parse(*args) is not None)  # type: ignore[arg-type]
+        return parse(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(csv_fast, "parse", spy)
+    fast, slow = _load_both(tmp_path, content, monkeypatch)
+    assert answered == [True]  # the fast path read it, not the fallback
+    assert isinstance(fast, Dataset) and isinstance(slow, Dataset)
+    _assert_same_dataset(fast, slow)
+
+
+@pytest.mark.parametrize("content", BAD_FILES)
+def test_fast_path_fails_or_reads_exactly_as_the_slow_path(
+    tmp_path: Path, content: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, slow = _load_both(tmp_path, content, monkeypatch)
+    if isinstance(slow, Dataset):
+        assert isinstance(fast, Dataset)
+        _assert_same_dataset(fast, slow)
+    else:
+        assert fast == slow
+
+
+def test_fast_path_on_a_large_file_matches_the_slow_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    X, y = sklearn.datasets.make_moons(5_000, noise=0.2, random_state=0)
+    lines = [
+        f"{float(a)!r},{b:.6f},{label}" for (a, b), label in zip(X, y, strict=True)
+    ]
+    content = ("x1,x2,label\n" + "\n".join(lines) + "\n").encode()
+    fast, slow = _load_both(tmp_path, content, monkeypatch)
+    assert isinstance(fast, Dataset) and isinstance(slow, Dataset)
+    _assert_same_dataset(fast, slow)
+    assert fast.X[:, 0].tolist() == X[:, 0].tolist()  # repr round-trips exactly
