@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trainer.cli.values import TEXT, OptionError, hidden_sizes, parse_value
+from trainer.data.baseline import DEFAULT_BASELINE_SAMPLES
 from trainer.nn.hyperparameters import (
     DEFAULTS,
     FLAG,
@@ -58,6 +59,8 @@ class Recipe:
     hyperparameters: Mapping[str, Any]
     # ... and those a preset fixes that have no option of their own
     preset_params: Mapping[str, Any] = field(default_factory=dict)
+    # the training points the logistic-regression baseline is fitted on, at most
+    baseline_samples: int = DEFAULT_BASELINE_SAMPLES
 
     @property
     def seed(self) -> int:
@@ -176,6 +179,9 @@ OPTIONS = (
     Option("--validation-fraction", "F", Rule(float, low=0, high=1, strict=True), 0.2,
            "share held out for validation ({default})",
            attribute="holdout_fraction"),
+    Option("--baseline-samples", "N", POSITIVE_INT, DEFAULT_BASELINE_SAMPLES,
+           "fit the baseline on at most N training points, stratified ({default})",
+           attribute="baseline_samples"),
     Option("--preset", "NAME", Rule(str, choices=PRESETS), None,
            f"tutorial: the tutorial's exact run ({TUTORIAL_PASSES} full-batch "
            "passes, summed gradient)", attribute="preset"),

@@ -4,7 +4,12 @@ no hidden layer that predicts exactly what the fitted scikit-learn model predict
 import numpy as np
 import pytest
 
-from trainer.data.baseline import export_baseline, fit_baseline
+from trainer.data.baseline import (
+    DEFAULT_BASELINE_SAMPLES,
+    baseline_subsample,
+    export_baseline,
+    fit_baseline,
+)
 from trainer.data.datasets import load_dataset, train_validation_split
 from trainer.errors import DataError
 from trainer.nn.network import predict_proba
@@ -115,3 +120,45 @@ def test_baseline_rejects_data_it_cannot_cross_validate(y: list, message: str) -
     X = np.arange(8, dtype=float).reshape(4, 2)
     with pytest.raises(DataError, match=message):
         fit_baseline(X, np.array(y))
+
+
+# --- the stratified subsample (--baseline-samples) ----------------------------------
+
+
+def test_data_within_the_cap_is_used_as_it_is() -> None:
+    ds = load_dataset("moons")
+    X_train, _, y_train, _ = train_validation_split(ds.X, ds.y)
+    assert len(y_train) < DEFAULT_BASELINE_SAMPLES
+    X, y = baseline_subsample(X_train, y_train, DEFAULT_BASELINE_SAMPLES)
+    assert X is X_train and y is y_train
+    X, y = baseline_subsample(X_train, y_train, len(y_train))
+    assert X is X_train and y is y_train
+
+
+def test_subsample_is_stratified_reproducible_and_keeps_rows_together() -> None:
+    y = np.array(["a"] * 700 + ["b"] * 200 + ["c"] * 100)
+    X = np.arange(len(y), dtype=np.float64)[:, None]
+    X_sub, y_sub = baseline_subsample(X, y, 150, seed=3)
+    assert len(y_sub) == 150
+    assert dict(zip(*np.unique(y_sub, return_counts=True), strict=True)) == {
+        "a": 105,
+        "b": 30,
+        "c": 15,
+    }
+    np.testing.assert_array_equal(y[X_sub[:, 0].astype(int)], y_sub)
+    assert np.all(np.diff(X_sub[:, 0]) > 0)  # in the data's order, no repeats
+    again = baseline_subsample(X, y, 150, seed=3)
+    np.testing.assert_array_equal(again[0], X_sub)
+    assert not np.array_equal(baseline_subsample(X, y, 150, seed=4)[0], X_sub)
+
+
+def test_subsample_shares_round_to_the_cap() -> None:
+    y = np.array([0] * 70 + [1] * 20 + [2] * 10)
+    _, y_sub = baseline_subsample(np.zeros((100, 1)), y, 15)
+    assert np.bincount(y_sub).tolist() == [11, 3, 1]  # 10.5, 3, 1.5: one more for 0
+
+
+def test_a_cap_too_small_to_cross_validate_is_refused() -> None:
+    y = np.array([0, 1] * 50)
+    with pytest.raises(DataError, match="--baseline-samples 3 is too few for 2"):
+        baseline_subsample(np.zeros((100, 1)), y, 3)

@@ -422,6 +422,10 @@ BAD_INPUT = [
     (["--samples", "1"], "at least two classes"),
     (["--dataset", "blobs", "--classes", "1"], "n_classes >= 2"),
     (["--early-stopping", "--samples", "10"], "early_stopping cannot split off"),
+    (["--baseline-samples", "0"], "--baseline-samples: must be a positive integer"),
+    (["--baseline-samples", "many"], "--baseline-samples: must be an integer"),
+    (["--baseline-samples", "2.5"], "--baseline-samples: must be an integer"),
+    (["--baseline-samples", "3"], "--baseline-samples 3 is too few for 2 classes"),
 ]
 
 
@@ -669,3 +673,45 @@ def test_list_and_show_serve_the_highest_version_that_verifies(tmp_path, capsys)
     assert [row["served"] for row in model["versions"]] == [True, False]
     assert main(["show", "--registry", str(root), "--name", "moons"]) == 0
     assert json.loads(capsys.readouterr().out)["version"] == good
+
+
+def test_baseline_samples_caps_the_baseline_fit_and_is_in_the_manifest(
+    tmp_path, capsys
+):
+    registry = tmp_path / "models"
+    code, _, err = train(
+        capsys, registry, "--samples", "1000", "--baseline-samples", "100",
+        "--epochs", "5", "--print-every", "0",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    manifest = Registry(registry).read_manifest("moons")
+    training = manifest["training"]
+    assert (training["n_train"], training["n_validation"]) == (800, 200)
+    assert training["baseline_samples"] == 100
+    # scored on the full validation split: a multiple of 1/200, not of 1/25
+    accuracy = manifest["metrics"]["baseline_validation_accuracy"]
+    assert 0.7 < accuracy < 1.0 and round(accuracy * 200, 9).is_integer()
+    # the default cap is above 200 points: the tutorial-sized run fits on all of them
+    code, _, _ = train(capsys, registry, "--print-every", "0", "--epochs", "5")
+    assert code == 0
+    assert (
+        Registry(registry).read_manifest("moons")["training"]["baseline_samples"] == 160
+    )
+
+
+def test_baseline_samples_from_a_config_file(tmp_path, capsys):
+    config = tmp_path / "retrain.toml"
+    config.write_text("samples = 500\nbaseline-samples = 50\nepochs = 5\n")
+    registry = tmp_path / "models"
+    code, _, err = run(
+        capsys, "train", "--registry", str(registry), "--config", str(config),
+        "--print-every", "0",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    assert (
+        Registry(registry).read_manifest("moons")["training"]["baseline_samples"] == 50
+    )
+    config.write_text("baseline_samples = '50'\n")
+    code, _, err = run(capsys, "train", "--registry", str(tmp_path / "other"),
+                       "--config", str(config))  # fmt: skip
+    assert code == 2 and "--baseline-samples must be a TOML integer" in err
