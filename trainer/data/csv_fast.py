@@ -33,13 +33,11 @@ def parse(text: str, skiprows: int, n_features: int) -> tuple[Array, Array] | No
     """(X, y) of the rows after the first skiprows lines, or None to use the slow path.
 
     Labels are tried as integers first, the common case, in one pass over the file;
-    then as strings, with a second pass.
+    then as Python strings, with a second pass (the first is short when the first
+    label is already not an integer: numpy stops at the first cell it cannot read).
     """
     features = ("X", "f8", (n_features,))
-    for label in ("i8", "U"):
-        if label == "U":
-            width = max(len(line) for line in text.split("\n"))
-            label = f"U{max(width, 1)}"
+    for label in ("i8", "O"):
         try:
             with warnings.catch_warnings():
                 # "input contained no data" and any deprecation: let the slow path say
@@ -66,10 +64,9 @@ def _labels(raw: Array) -> Array | None:
     """Labels as the slow reader makes them: int64, or str stripped of spaces."""
     if raw.dtype.kind == "i":
         return raw.astype(np.int64, copy=False)
-    labels = np.char.strip(raw)
-    if (np.char.str_len(labels) == 0).any():
+    labels = [label.strip() for label in raw.tolist()]
+    if not all(labels):
         return None  # an empty label: the slow path names its line
     if all(INTEGER.fullmatch(label) for label in labels):
         return None  # integers numpy would not read (e.g. too large): slow path
-    width = int(np.char.str_len(labels).max())
-    return labels.astype(f"U{width}")
+    return np.array(labels, dtype=str)

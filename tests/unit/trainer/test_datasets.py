@@ -327,6 +327,8 @@ FAST_FILES = [
     b"1,2,1.0\n3,4,2\n",  # "1.0" is a string label
     b"1e3,-.5,a\n5.,1E-2,b\n",
     b"x,y,c\n0.1,0.2,\xc3\xa9t\xc3\xa9\n0.3,0.4,hiver\n",  # UTF-8 labels
+    b"1\xc2\xa0,2,\xc2\xa0yes\n3,4,no\xc2\xa0\n",  # no-break spaces, stripped
+    b"1,2,\xc2\xa01\n3,4,0\xc2\xa0\n",
 ]
 
 # files that must fail, with the slow path's message (or be read by it)
@@ -366,6 +368,8 @@ BAD_FILES = [
     b"x,y,c\n1,2,0\n# comment\n3,4,1\n",
     b"x,y,c\n0x10,2,0\n3,4,1\n",
     b"\xff\xfe1,2,0\n",
+    "1,2,\u0663\n3,4,0\n".encode(),  # Arabic-Indic digits: int() reads them
+    "\u0661,2,0\n3,4,1\n".encode(),  # ... and float()
 ]
 
 
