@@ -37,15 +37,6 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_metrics_dir
 
 
-# --- draining on SIGTERM --------------------------------------------------------------
-# A load balancer routes by readiness, so stopping should fail readiness first and go
-# on serving while the balancer notices, then stop as before (in-flight requests
-# finish within graceful_timeout). The master creates this file on SIGTERM; every
-# worker's /readyz answers 503 while it exists (service.settings.draining_file).
-_runtime_dir = tempfile.mkdtemp(prefix="scratchnet-run-")
-os.environ["SCRATCHNET_DRAINING_FILE"] = str(Path(_runtime_dir) / "draining")
-
-
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     return int(raw) if raw else default
@@ -120,9 +111,19 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
-# Seconds between SIGTERM and closing the listening socket, with readiness failing.
-# 0 (a laptop, the tests) stops at once; deployments set it to a few probe periods.
+# --- draining on SIGTERM --------------------------------------------------------------
+# A load balancer routes by readiness, so stopping should fail readiness first and go
+# on serving while the balancer notices, then stop as before (in-flight requests
+# finish within graceful_timeout). Seconds between SIGTERM and closing the listening
+# socket; 0 (a laptop, the tests) stops at once, deployments set a few probe periods.
 drain_seconds = _env_float("SCRATCHNET_DRAIN_SECONDS", 0.0)
+# The master creates this file on SIGTERM; every worker's /readyz answers 503 while it
+# exists (service.settings.draining_file). Only with a drain: otherwise /readyz has
+# nothing to look at.
+_runtime_dir = None
+if drain_seconds > 0:
+    _runtime_dir = tempfile.mkdtemp(prefix="scratchnet-run-")
+    os.environ["SCRATCHNET_DRAINING_FILE"] = str(Path(_runtime_dir) / "draining")
 
 
 def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
@@ -168,6 +169,7 @@ def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's Arbiter, Wo
 
 
 def on_exit(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
-    shutil.rmtree(_runtime_dir, ignore_errors=True)
+    if _runtime_dir is not None:
+        shutil.rmtree(_runtime_dir, ignore_errors=True)
     if _created_metrics_dir is not None:
         shutil.rmtree(_created_metrics_dir, ignore_errors=True)

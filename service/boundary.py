@@ -91,9 +91,13 @@ def response_size(model: ServedModel, grid: Grid, fmt: str) -> int:
         return cells + 128
     if fmt == "png":
         return cells + grid.ny + 1024
-    widest = max(len(orjson.dumps(label)) for label in model.classes)
     # a label and a comma a cell, a bracket pair a row, ~25 bytes an axis value
-    return cells * (widest + 1) + grid.ny * 2 + (grid.nx + grid.ny) * 25 + 1024
+    return (
+        cells * (model.widest_label_bytes + 1)
+        + grid.ny * 2
+        + (grid.nx + grid.ny) * 25
+        + 1024
+    )
 
 
 def check_response_size(model: ServedModel, grid: Grid, fmt: str, limit: int) -> None:

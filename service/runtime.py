@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 
 from trainer.nn.activations import ACTIVATIONS
 from trainer.nn.network import logits, softmax
@@ -36,6 +37,8 @@ class ServedModel:
     headers: tuple[tuple[str, str], ...] = field(init=False, repr=False)
     # None when the classes are 0..n-1 (the common case): a label is its index
     label_values: np.ndarray | None = field(init=False, repr=False)
+    # bytes of the longest class label in JSON: what a /boundary cell costs to spell
+    widest_label_bytes: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         loaded = self.loaded
@@ -57,6 +60,7 @@ class ServedModel:
                 (("X-Model", loaded.name), ("X-Model-Version", str(loaded.version))),
             ),
             ("label_values", values),
+            ("widest_label_bytes", max(len(orjson.dumps(c)) for c in classes)),
         ):
             object.__setattr__(self, key, value)
 

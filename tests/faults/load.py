@@ -6,7 +6,6 @@ statuses, the connection errors, the versions answered and the latencies.
 
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 import requests
@@ -74,19 +73,9 @@ class Load:
                 self.outcomes.append(outcome)
         session.close()
 
-    # --- what the clients saw -------------------------------------------------------
     def snapshot(self) -> list[Outcome]:
         with self._lock:
             return list(self.outcomes)
-
-    def statuses(self) -> Counter:
-        return Counter(o.status for o in self.snapshot())
-
-    def failures(self) -> list[Outcome]:
-        return [o for o in self.snapshot() if o.status != 200]
-
-    def versions(self) -> set[int | None]:
-        return {o.version for o in self.snapshot() if o.status == 200}
 
 
 def first_answer(outcomes: list[Outcome], version: int, after: float) -> float | None:

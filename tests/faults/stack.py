@@ -7,7 +7,6 @@ foreground from a private prefix directory, and is stopped by its own PID.
 """
 
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from tests.integration.conftest import ROOT, Gunicorn, free_port
+from tests.integration.conftest import ROOT, Gunicorn, free_port, terminate
 
 NGINX_CONF = ROOT / "deploy" / "k8s" / "nginx.conf"
 # the ports written in the shipped file: clients, and gunicorn behind it
@@ -82,13 +81,7 @@ class Nginx:
 
     def stop(self) -> None:
         """SIGTERM (a fast shutdown) to the master's PID, SIGKILL if it lingers."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, timeout=10)
         shutil.rmtree(self.prefix, ignore_errors=True)
 
 

@@ -6,11 +6,11 @@ process must fit the Deployment's memory limit (deploy/k8s/deployment.yaml).
 
 import re
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 
 from tests.faults.conftest import ROOT, record
+from tests.faults.procfs import peak_rss, workers_of
 from tests.helpers.registry_samples import publish_network
 from tests.integration.conftest import Gunicorn
 from trainer.registry import Registry
@@ -64,17 +64,6 @@ def worst_request(url: str, fmt: str, round_: int, client: int) -> int:
         timeout=120,
     )
     return response.status_code
-
-
-def peak_rss(pid: int) -> int:
-    """VmHWM: the most resident memory the process has had, in bytes."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) * 1024
-
-
-def workers_of(master: int) -> list[int]:
-    return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children")
-            .read_text().split()]  # fmt: skip
 
 
 def deployment_memory_limit() -> int:

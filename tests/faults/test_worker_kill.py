@@ -6,12 +6,12 @@ version from its first request.
 import os
 import signal
 import time
-from pathlib import Path
 
 import requests
 
 from tests.faults.conftest import record
 from tests.faults.load import Load
+from tests.faults.procfs import workers_of
 from tests.helpers.registry_samples import publish_network
 from tests.integration.conftest import Gunicorn, wait_until
 from trainer.registry import Registry
@@ -70,12 +70,6 @@ def wait_for_replacement(master: int, before: list[int]) -> int:
     wait_until(replaced, "a replacement worker")
     (new,) = set(workers_of(master)) - set(before)
     return new
-
-
-def workers_of(master: int) -> list[int]:
-    """The master's child processes (its workers), from /proc."""
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return sorted(int(pid) for pid in children)
 
 
 def first_versions(url: str, n_requests: int) -> set[int]:

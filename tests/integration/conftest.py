@@ -144,14 +144,19 @@ class Gunicorn:
 
     def stop(self) -> int:
         """SIGTERM (graceful), then SIGKILL if it lingers; returns the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return terminate(self.process, timeout=30)
+
+
+def terminate(process: subprocess.Popen, timeout: float) -> int:
+    """SIGTERM a server by its own PID, SIGKILL it if it outlives `timeout`."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
 
 
 def free_port() -> int:
