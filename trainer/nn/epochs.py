@@ -63,14 +63,14 @@ def train(
     X_val = y_val = None
     if options.early_stopping:
         X, X_val, y, y_val = _validation_split(X, y, options.validation_fraction, rng)
-    XT = np.vstack([X.T, np.ones((1, len(X)))])
-    YT = np.zeros((n_classes, len(y)))
-    YT[y, np.arange(len(y))] = 1.0
     optimizer = make_optimizer(options.optimizer, params.theta.size, options.momentum)
     if options.optimizer == "gd":
+        XT = np.vstack([X.T, np.ones((1, len(X)))])
+        YT = np.zeros((n_classes, len(y)))
+        YT[y, np.arange(len(y))] = 1.0
         epochs = _full_batch_epochs(params, XT, YT, optimizer, options)
     else:
-        epochs = _mini_batch_epochs(params, XT, YT, optimizer, options, rng)
+        epochs = _mini_batch_epochs(params, X, y, optimizer, options, rng)
 
     loss_curve: list[float] = []
     stopping = _Stopping(options.tol, options.n_iter_no_change)
@@ -169,8 +169,8 @@ def _full_batch_epochs(
 
 def _mini_batch_epochs(
     params: Parameters,
-    XT: Array,
-    YT: Array,
+    X: Array,
+    y: Array,
     optimizer: Optimizer,
     options: Hyperparameters,
     rng: np.random.RandomState,
@@ -178,12 +178,13 @@ def _mini_batch_epochs(
     """Shuffled mini-batches; yields the first batch's loss before any update, then
     the mean of each epoch's batch losses.
 
-    Each epoch gathers the samples into a shuffled copy with one `take` (a random
-    read per sample costs a cache miss; one large gather overlaps them, per-batch
-    gathers do not), then copies each batch into contiguous workspace buffers.
-    Memory stays at two copies of the data plus a few batches, at any size.
+    Each epoch gathers the samples and their class indices into a shuffled copy with
+    one `take` (a random read per sample costs a cache miss; one large gather overlaps
+    them, per-batch gathers do not); each batch is then written, transposed with its
+    row of ones and its one-hot labels, into contiguous workspace buffers. Memory
+    stays at the data, one shuffled copy of it and a few batches, at any size.
     """
-    n_samples = XT.shape[1]
+    n_samples = len(X)
     batch_size = min(options.batch_size, n_samples)
     # one workspace per batch size: the full size and the last batch's remainder
     workspaces = {
@@ -191,11 +192,11 @@ def _mini_batch_epochs(
         for size in {batch_size, n_samples % batch_size} - {0}
     }
     order = np.arange(n_samples)
-    XT_epoch, YT_epoch = XT, YT
+    X_epoch, y_epoch = X, y
     if options.shuffle:
-        XT_epoch, YT_epoch = np.empty_like(XT), np.empty_like(YT)
+        X_epoch, y_epoch = np.empty_like(X), np.empty_like(y)
     first = workspaces[batch_size]
-    XT_first, YT_first = first.copy_in(XT[:, :batch_size], YT[:, :batch_size])
+    XT_first, YT_first = first.copy_in(X[:batch_size], y[:batch_size])
     first.forward(XT_first)
     loss, _ = first.backward(YT_first)  # before any update: the gradient is not used
     yield loss / batch_size
@@ -203,8 +204,8 @@ def _mini_batch_epochs(
         if options.shuffle:
             rng.shuffle(order)
             # mode="clip": with the default "raise", numpy buffers `out` first
-            np.take(XT, order, axis=1, out=XT_epoch, mode="clip")
-            np.take(YT, order, axis=1, out=YT_epoch, mode="clip")
+            np.take(X, order, axis=0, out=X_epoch, mode="clip")
+            np.take(y, order, out=y_epoch, mode="clip")
         learning_rate = decayed_learning_rate(
             options.learning_rate, options.learning_rate_decay, epoch
         )
@@ -213,7 +214,7 @@ def _mini_batch_epochs(
             stop = min(start + batch_size, n_samples)
             workspace = workspaces[stop - start]
             XT_batch, YT_batch = workspace.copy_in(
-                XT_epoch[:, start:stop], YT_epoch[:, start:stop]
+                X_epoch[start:stop], y_epoch[start:stop]
             )
             workspace.forward(XT_batch)
             loss, grad = workspace.backward(YT_batch)
@@ -230,14 +231,18 @@ class _BatchWorkspace(Workspace):
         self, params: Parameters, activation: str, alpha: float, n_samples: int
     ) -> None:
         super().__init__(params, activation, alpha, n_samples)
-        n_inputs, n_classes = params.layer_sizes[0] + 1, params.layer_sizes[-1]
-        self.XT_batch = np.empty((n_inputs, n_samples))
+        n_features, n_classes = params.layer_sizes[0], params.layer_sizes[-1]
+        # [X^T; 1]: the row of ones (the bias input) is written once
+        self.XT_batch = np.ones((n_features + 1, n_samples))
         self.YT_batch = np.empty((n_classes, n_samples))
+        self._columns = np.arange(n_samples)
 
-    def copy_in(self, XT: Array, YT: Array) -> tuple[Array, Array]:
-        """Copy a batch, [X^T; 1] and one-hot Y^T, into this workspace's buffers."""
-        np.copyto(self.XT_batch, XT)
-        np.copyto(self.YT_batch, YT)
+    def copy_in(self, X: Array, y: Array) -> tuple[Array, Array]:
+        """Write a batch, X (n, n_features) and class indices y (n,), into this
+        workspace's buffers as [X^T; 1] and one-hot Y^T."""
+        np.copyto(self.XT_batch[:-1], X.T)
+        self.YT_batch.fill(0.0)
+        self.YT_batch[y, self._columns] = 1.0
         return self.XT_batch, self.YT_batch
 
 

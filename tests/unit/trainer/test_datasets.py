@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sklearn.datasets
+from sklearn.model_selection import train_test_split
 
 from trainer.data import csv_fast
 from trainer.data.datasets import (
@@ -240,6 +241,48 @@ def test_split_keeps_string_labels_with_their_rows(tmp_path: Path) -> None:
 
     for X, y in ((X_train, y_train), (X_val, y_val)):
         assert y.tolist() == ["ab"[int(x) % 2] for x in X[:, 0]]
+
+
+@pytest.mark.parametrize("n_samples", [7, 200, 201, 3001])
+@pytest.mark.parametrize("labels", ["ab", "abc", "abcde"])
+@pytest.mark.parametrize("fraction", [0.2, 0.25, 0.5])
+@pytest.mark.parametrize("seed", [0, 17])
+def test_split_draws_what_train_test_split_draws(
+    n_samples: int, labels: str, fraction: float, seed: int
+) -> None:
+    # the manifest's sha256 and every metric depend on the split: it must stay the
+    # one scikit-learn's stratified train_test_split makes, ties and strings included
+    rng = np.random.default_rng(n_samples + seed)
+    X = rng.normal(size=(n_samples, 2))
+    y = np.array(list(labels))[rng.integers(0, len(labels), n_samples)]
+    if len(labels) == 2:
+        y = (y == "b").astype(np.int64)
+    try:
+        expected = train_test_split(
+            X, y, test_size=fraction, stratify=y, random_state=seed
+        )
+    except ValueError:
+        # a class too small to stratify: refused here too, in the CLI's words
+        with pytest.raises(DataError):
+            train_validation_split(X, y, fraction, seed=seed)
+        return
+
+    got = train_validation_split(X, y, fraction, seed=seed)
+
+    for ours, theirs in zip(got, expected, strict=True):
+        assert ours.dtype == theirs.dtype
+        assert np.array_equal(ours, theirs)
+
+
+def test_split_parts_are_views_of_one_copy() -> None:
+    # memory bounded by the data: the split costs one copy, not two
+    ds = load_dataset("moons", n_samples=1000)
+
+    X_train, X_val, y_train, y_val = train_validation_split(ds.X, ds.y)
+
+    assert X_train.base is X_val.base and X_train.base is not ds.X
+    assert y_train.base is y_val.base
+    assert X_train.flags.c_contiguous and X_val.flags.c_contiguous
 
 
 @pytest.mark.parametrize(
