@@ -9,7 +9,7 @@ points to name the first bad one in words. /boundary's fields are in grid_fields
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import chain
 
 import numpy as np
@@ -93,7 +93,7 @@ def parse_points(
     -------
     X : (n_samples, n_features) float64
     """
-    points = _only_field(doc, "points", '{"points": [[x1, x2], ...]}')
+    points = _only_field(doc, "points", lambda: _points_example(n_features))
     _check_count(points, max_points)
     # many values: whole-array checks first, and the walk below only on a problem;
     # a few values: walking them in Python is cheaper than numpy's set-up
@@ -227,23 +227,33 @@ def require_unique_keys(doc: dict, body: bytes) -> None:
     )
 
 
-def _only_field(doc: object, field: str, example: str) -> object:
+def _only_field(doc: object, field: str, example: Callable[[], str]) -> object:
+    # the example is built only for a message: most bodies are fine
     if not isinstance(doc, dict):
         raise bad_request(
-            "invalid_body", f"the body must be a JSON object like {example}"
+            "invalid_body", f"the body must be a JSON object like {example()}"
         )
     unknown = sorted(key for key in doc if key != field)
     if unknown:
         raise bad_request(
             "unknown_field",
             f"unknown field(s) {', '.join(map(repr, unknown))}; the body takes only "
-            f"{field!r}, like {example}",
+            f"{field!r}, like {example()}",
         )
     if field not in doc:
         raise bad_request(
-            "missing_field", f"the body needs the field {field!r}, like {example}"
+            "missing_field", f"the body needs the field {field!r}, like {example()}"
         )
     return doc[field]
+
+
+def _points_example(n_features: int) -> str:
+    """`{"points": [[x1, x2], ...]}` with as many values a point as the model takes."""
+    if n_features <= 4:
+        point = ", ".join(f"x{i}" for i in range(1, n_features + 1))
+    else:
+        point = f"x1, x2, ..., x{n_features}"
+    return '{"points": [[' + point + "], ...]}"
 
 
 def _json_type(value: object) -> str:

@@ -133,6 +133,21 @@ def test_features_count_follows_the_model():
 
 
 @pytest.mark.parametrize(
+    ("n_features", "example"),
+    [
+        (1, '{"points": [[x1], ...]}'),
+        (2, '{"points": [[x1, x2], ...]}'),
+        (3, '{"points": [[x1, x2, x3], ...]}'),
+        (12, '{"points": [[x1, x2, ..., x12], ...]}'),
+    ],
+)
+@pytest.mark.parametrize("body", [b"{}", b"[]", b'{"point": []}'])
+def test_the_example_in_a_message_has_the_model_s_features(body, n_features, example):
+    error = rejection(points_from, body, n_features)
+    assert error.message.endswith(f"like {example}"), error.message
+
+
+@pytest.mark.parametrize(
     "content_type",
     [
         "application/json",
