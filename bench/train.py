@@ -1,4 +1,5 @@
-"""Training benchmark: scratchnet against the tutorial's own loop and scikit-learn.
+"""Training benchmark: scratchnet against the tutorial's own loop and scikit-learn,
+and the whole `train` command at 300,000, 1,000,000 and 3,000,000 points.
 
 A benchmark, not a test. Every figure is a ratio measured in this run, A and B
 alternated, medians of `--repeats`, because the machines are shared and noisy. The
@@ -6,7 +7,8 @@ alternated, medians of `--repeats`, because the machines are shared and noisy. T
 
     python bench/train.py [--repeats 5] [--quick] [--write]
 
-`--write` replaces the "## Training" section of docs/benchmarks.md with the tables.
+`--write` replaces the "## Training" and "## Training at scale" sections of
+docs/benchmarks.md with the tables.
 """
 
 import argparse
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import _big
+import _scaling
 import _tutorial
 import numpy as np
 from _report import Row, machine, render, write_section
@@ -31,6 +34,7 @@ from trainer.nn.presets import TUTORIAL_PASSES, tutorial_params
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 BIG_SAMPLES = 1_000_000
+CSV_ROWS = 1_000_000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,9 +61,18 @@ def main(argv: list[str] | None = None) -> int:
         machine=machine(),
     )
     print(text)
+    sizes = _scaling.QUICK_SIZES if args.quick else _scaling.SIZES
+    csv_rows = 100_000 if args.quick else CSV_ROWS
+    print(f"the train command at {[n for n, _ in sizes]} points, {repeats} repeats")
+    scaling = _scaling.scaling_run(sizes, repeats)
+    csv = _scaling.csv_run(csv_rows, repeats)
+    scale_text = _scaling.render(scaling, csv, csv_rows, repeats)
+    scale_text += f"\n\nMeasured with `{command}` (the Training section's run).\n"
+    print(scale_text)
     if args.write:
         write_section(DOC, "Training", text)
-        print(f"wrote the Training section of {DOC}")
+        write_section(DOC, "Training at scale", scale_text)
+        print(f"wrote the Training sections of {DOC}")
     return 0
 
 

@@ -110,9 +110,15 @@ def _check_writable_directory(what: str, directory: Path) -> None:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if existing == directory:
+            raise OptionError(
+                f"{what} {str(directory)!r} is not writable ({reason})"
+            ) from None
+        # e.g. /proc exists but takes no new entries (ENOENT, not EACCES)
         raise OptionError(
-            f"{what} {str(directory)!r}: cannot write in {str(existing)!r} "
-            f"({exc.strerror or exc})"
+            f"{what} {str(directory)!r} cannot be created: {str(existing)!r} takes no "
+            f"new files or directories ({reason})"
         ) from None
 
 

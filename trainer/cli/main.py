@@ -5,6 +5,7 @@ one line on stderr and a documented exit code, so cron jobs and scripts can act 
 """
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -119,6 +120,32 @@ class _Parser(argparse.ArgumentParser):
         _Parser.last_error = f"{message} (see --help)"
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> argparse.Namespace:
+        # a flag the command does not know is the command's error, said by the
+        # command's own parser with the nearest flag it has: `train --hiden 5`
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = _COMMANDS.get(getattr(parsed, "command", None), self)
+            command.error(_unrecognized(command, extras))
+        return parsed
+
+
+# each command's parser by name, for its own usage errors
+_COMMANDS: dict[str, argparse.ArgumentParser] = {}
+
+
+def _unrecognized(parser: argparse.ArgumentParser, extras: list[str]) -> str:
+    message = f"unrecognized arguments: {' '.join(extras)}"
+    flags = [flag for action in parser._actions for flag in action.option_strings]
+    for extra in extras:
+        if extra.startswith("--"):
+            near = difflib.get_close_matches(extra.split("=")[0], flags, n=1)
+            if near:
+                return f"{message}; did you mean {near[0]}?"
+    return message
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
@@ -204,6 +231,7 @@ def _command(
 ) -> argparse.ArgumentParser:
     sub = subparsers.add_parser(name, help=text, description=text)
     sub.set_defaults(handler=handler)
+    _COMMANDS[name] = sub
     # every command has it; `train` and `sweep` read it through the table
     sub.add_argument(
         "--registry", default=argparse.SUPPRESS, help=OPTION["registry"].help

@@ -235,7 +235,7 @@ def _read_csv(path: Path) -> Dataset:
     if n_columns < 2:
         raise DataError(
             f"{path}, line {first_line}: 1 column; expected at least one feature "
-            "column, then a label column"
+            f"column, then a label column{_delimiter_hint(first[0])}"
         )
     header = None
     if all(_number_or_none(cell) is None for cell in first[:-1]):
@@ -370,6 +370,20 @@ def _number_or_none(cell: str) -> float | None:
 def _is_int(value: Any) -> bool:
     # bool is an int subclass, but n_samples=True is a mistake, not 1
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _delimiter_hint(cell: str) -> str:
+    """What to do when a lone column holds another delimiter: say which one."""
+    for delimiter, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+        if delimiter in cell:
+            return (
+                f"; the line is separated by {name}, and scratchnet reads "
+                "comma-separated files: convert it (e.g. `tr ';' ','`)"
+                if delimiter == ";"
+                else f"; the line is separated by {name}, and scratchnet reads "
+                "comma-separated files: convert it to commas"
+            )
+    return ""
 
 
 def _column(j: int, header: list[str] | None) -> str:

@@ -187,10 +187,15 @@ def rollback_target(
     # the alias file is the truth: the last line may never have landed, or a change
     # may have been made by hand since
     _arrive(stack, current)
-    if current is None or len(stack) < 2:
+    if current is None:
         raise NotFoundError(
-            f"alias {alias!r} has no earlier version to roll back to "
-            f"(history: {[e['to'] for e in history if e.get('alias') == alias]})"
+            f"alias {alias!r} is not set, so there is nothing to roll back: point it "
+            "at a version first (promote)"
+        )
+    if len(stack) < 2:
+        raise NotFoundError(
+            f"alias {alias!r} has held only version {current}: there is no earlier "
+            "version to roll back to"
         )
     return stack[-2]
 

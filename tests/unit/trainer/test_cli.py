@@ -191,8 +191,20 @@ def test_promote_and_rollback_commands(trained, capsys):
     code, out, _ = run(capsys, "rollback", *reg)
     assert code == 0 and out.strip() == "moons: production -> v1 (was v3)"
     code, _, err = run(capsys, "rollback", *reg)
-    assert code == 2 and "no earlier version" in err
+    assert (
+        code == 2
+        and "alias 'production' has held only version 1: there is no "
+        "earlier version to roll back to"
+        in err
+    ), err
     assert Registry(trained).aliases("moons") == {"production": 1}
+    code, _, err = run(capsys, "rollback", *reg, "--alias", "staging")
+    assert (
+        code == 2
+        and "alias 'staging' is not set, so there is nothing to roll "
+        "back: point it at a version first (promote)"
+        in err
+    ), err
 
 
 @pytest.mark.parametrize(
@@ -487,6 +499,10 @@ def test_unwritable_report_directory_is_refused_before_training(
 def test_unwritable_registry_is_refused_before_training(tmp_path, capsys, registry_dir):
     code, out, err = train(capsys, registry_dir(tmp_path), "--epochs", "5")
     assert code == 2 and err.count("\n") == 1 and "registry" in err, err
+    reason = "not a directory" if registry_dir is _report_under_a_file else (
+        "'/proc' takes no new files or directories (No such file or directory)"
+    )  # fmt: skip
+    assert reason in err, err
     assert out == ""
     # a sweep that does not publish never writes there, so it is not refused
     code, _, _ = run(
@@ -715,3 +731,15 @@ def test_baseline_samples_from_a_config_file(tmp_path, capsys):
     code, _, err = run(capsys, "train", "--registry", str(tmp_path / "other"),
                        "--config", str(config))  # fmt: skip
     assert code == 2 and "--baseline-samples must be a TOML integer" in err
+
+
+def test_a_mistyped_flag_is_the_command_s_error_with_the_nearest_flag(capsys):
+    code, out, err = run(capsys, "train", "--hiden", "5")
+    assert code == 2 and out == ""
+    assert err == (
+        "python -m trainer train: error: unrecognized arguments: --hiden 5; "
+        "did you mean --hidden? (see --help)\n"
+    )
+    code, _, err = run(capsys, "list", "--bogus")
+    assert code == 2 and "python -m trainer list: error: unrecognized" in err
+    assert "did you mean" not in err

@@ -162,6 +162,17 @@ def test_csv_spec_records_the_file_hash(tmp_path: Path) -> None:
         ("\n\n", "is empty"),
         ("x,y,label\n", "has a header (line 1) but no data rows"),
         ("1\n2\n", "line 1: 1 column; expected at least one feature column"),
+        (
+            "a;b;c\n1;2;0\n",
+            "1 column; expected at least one feature column, then a "
+            "label column; the line is separated by ';', and scratchnet reads "
+            "comma-separated files: convert it (e.g. `tr ';' ','`)",
+        ),
+        (
+            "x\ty\tc\n1\t2\t0\n",
+            "1 column; expected at least one feature column, "
+            "then a label column; the line is separated by tabs",
+        ),
         ("1,2,0\n3,4,0\n", "every sample has label 0; a classifier needs at least two"),
         ("1,2,a\n3,4,a\n", "every sample has label 'a'"),
         ("1,2,0\n3,4,1\n5,6\n", "line 3: 2 columns, expected 3 as on line 1"),
