@@ -337,10 +337,13 @@ def _print_verify(report: dict[str, Any]) -> None:
     if not report["models"]:
         print("no models to verify")
     for name, entry in report["models"].items():
-        for version in entry["verified"]:
-            print(f"{name} v{version}: ok")
-        for problem in entry["problems"]:
-            print(f"{name} {problem['where']}: FAILED: {problem['message']}")
+        # one line per version in version order, good or bad, then the rest (aliases)
+        lines = [((0, v), f"{name} v{v}: ok") for v in entry["verified"]] + [
+            (_where_order(p["where"]), f"{name} {p['where']}: FAILED: {p['message']}")
+            for p in entry["problems"]
+        ]
+        for _, line in sorted(lines):
+            print(line)
         for temp in entry["removed_temp_entries"]:
             print(f"{name}: removed stale temporary entry {temp}")
         if entry["temp_entries"]:
@@ -349,6 +352,12 @@ def _print_verify(report: dict[str, Any]) -> None:
                 "writes in progress or interrupted; `verify --fix` removes those "
                 f"older than {STALE_SECONDS / 60:.0f} minutes"
             )
+
+
+def _where_order(where: str) -> tuple[int, int]:
+    """Versions ("v12") by number first, anything else ("aliases", "model") after."""
+    number = where.removeprefix("v")
+    return (0, int(number)) if where != number and number.isdigit() else (1, 0)
 
 
 def _v(version: int | None) -> str:

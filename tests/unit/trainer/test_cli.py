@@ -284,7 +284,13 @@ def test_verify_reports_corruption_with_exit_4_and_fix_removes_stale_temp_entrie
     weights.write_bytes(weights.read_bytes()[:-1])
     code, out, _ = run(capsys, "verify", *reg)
     assert code == 4
-    assert "moons v1: ok" in out and "moons v2: FAILED" in out
+    # in version order, the failed one in its place
+    lines = out.splitlines()
+    versions = Registry(trained).versions("moons")
+    assert [line.split(":")[0] for line in lines[: len(versions)]] == [
+        f"moons v{v}" for v in sorted(versions)
+    ]
+    assert lines[1].startswith("moons v2: FAILED") and "temporary" in lines[-1]
     assert stale.exists()
     code, out, _ = run(capsys, "verify", *reg, "--fix", "--json")
     report = json.loads(out)["models"]["moons"]
