@@ -7,6 +7,7 @@ count and the Prometheus directory for every worker.
 
 import os
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -134,6 +135,9 @@ def on_starting(server) -> None:  # noqa: ANN001 - gunicorn's Arbiter
         stale.unlink()
     if drain_seconds > 0:
         _drain_on_sigterm(server, drain_seconds)
+    # Ctrl-C stops as SIGTERM does (drain, then in-flight requests finish), not with
+    # gunicorn's quick shutdown: `make serve` is stopped that way
+    server.handle_int = server.handle_term
 
 
 def _drain_on_sigterm(arbiter, seconds: float) -> None:  # noqa: ANN001
@@ -159,6 +163,9 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
     from service.server_errors import install
 
     install(util)
+    # a terminal sends Ctrl-C's SIGINT to the workers as well, and gunicorn's workers
+    # stop on it at once; the master's SIGTERM, after any drain, stops them instead
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's Arbiter, Worker

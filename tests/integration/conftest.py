@@ -90,7 +90,16 @@ def metrics_dir(local_server: "Gunicorn | None") -> Path:
 class Gunicorn:
     """gunicorn with the production config on a free port; stopped by its own PID."""
 
-    def __init__(self, work: Path, registry: Path, workers: int, **env: str) -> None:
+    def __init__(
+        self,
+        work: Path,
+        registry: Path,
+        workers: int,
+        own_group: bool = False,
+        **env: str,
+    ) -> None:
+        # own_group: a process group of its own, as a terminal's foreground job has,
+        # so a test can signal master and workers together (Ctrl-C)
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = work / "gunicorn.log"
@@ -118,6 +127,7 @@ class Gunicorn:
                 env=environ,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=own_group,
             )
         self._wait_ready()
 

@@ -1,4 +1,5 @@
-"""SIGTERM lets a request in flight finish before gunicorn exits."""
+"""SIGTERM, and Ctrl-C in a terminal, let a request in flight finish before gunicorn
+exits."""
 
 import os
 import signal
@@ -7,6 +8,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from tests.integration.conftest import Gunicorn
 
@@ -14,8 +16,16 @@ from tests.integration.conftest import Gunicorn
 @pytest.mark.skipif(
     bool(os.environ.get("SCRATCHNET_URL")), reason="needs a local server"
 )
-def test_sigterm_finishes_the_request_in_flight(local_registry, tmp_path):
-    server = Gunicorn(tmp_path, local_registry, workers=1)
+@pytest.mark.parametrize("stop", ["sigterm", "ctrl-c"])
+def test_stopping_finishes_the_request_in_flight(local_registry, tmp_path, stop):
+    # with a drain, as deployed: readiness fails first, and the socket stays open
+    server = Gunicorn(
+        tmp_path,
+        local_registry,
+        workers=1,
+        own_group=True,
+        SCRATCHNET_DRAIN_SECONDS="2",
+    )
     body = b'{"points": [[0.5, 0.25], [1.0, -0.5]]}'
     half = len(body) // 2
     parts = urlsplit(server.url)
@@ -30,8 +40,15 @@ def test_sigterm_finishes_the_request_in_flight(local_registry, tmp_path):
             # the worker is now reading this request's body; a moment for it to be
             # surely inside the request, then ask gunicorn to stop
             time.sleep(0.5)
-            server.process.send_signal(signal.SIGTERM)
-            time.sleep(0.2)
+            if stop == "sigterm":
+                server.process.send_signal(signal.SIGTERM)
+            else:
+                # a terminal sends SIGINT to its whole foreground group: the master
+                # and its workers at once
+                os.killpg(server.process.pid, signal.SIGINT)
+            time.sleep(0.3)
+            ready = requests.get(f"{server.url}/readyz", timeout=5)
+            assert ready.status_code == 503 and "draining" in ready.text, ready.text
             sock.sendall(body[half:])
             reply = b""
             while chunk := sock.recv(65536):
