@@ -63,7 +63,7 @@ def train(args: argparse.Namespace) -> int:
             }
         )
     else:
-        print(_train_summary(result, outcome, figures))
+        print(_train_summary(result, outcome, figures, options.registry))
     if options.promote_if_better and not outcome.promoted:
         return EXIT_NOT_PROMOTED
     return EXIT_OK
@@ -127,12 +127,16 @@ def _registry(args: argparse.Namespace) -> Registry:
 
 
 def _train_summary(
-    result: "TrainedModel", outcome: "PublishOutcome", figures: list[Path]
+    result: "TrainedModel",
+    outcome: "PublishOutcome",
+    figures: list[Path],
+    registry: str | Path,
 ) -> str:
     m = result.metrics
     baseline = m["baseline_validation_accuracy"]
     lines = [
-        f"published {outcome.name} v{outcome.version}: validation accuracy "
+        f"published {outcome.name} v{outcome.version} in {registry}: validation "
+        f"accuracy "
         f"{m['validation_accuracy']:.3f} (baseline {baseline:.3f}), train accuracy "
         f"{m['train_accuracy']:.3f}, validation loss {m['validation_loss']:.4f}"
     ]

@@ -22,6 +22,9 @@ class Progress:
         self.epochs = options.recipe.hyperparameters["max_iter"]
         self.show_bar = network and sys.stderr.isatty()
         self.bar: Any = None
+        # the last epoch's loss, printed at the end if its line was not: a run of
+        # 1,000 epochs printed every 1,000 would otherwise show only epoch 0
+        self.last: tuple[int, float] | None = None
 
     def __call__(self, epoch: int, loss: float) -> None:
         if self.show_bar and self.bar is None:
@@ -33,13 +36,19 @@ class Progress:
                 total=self.epochs, unit="epoch", file=sys.stderr, leave=False
             )
         if self.every and epoch % self.every == 0:
-            line = f"Loss after iteration {epoch}: {loss:f}"
-            if self.bar is not None:
-                self.bar.write(line, file=self.out)
-            else:
-                print(line, file=self.out, flush=True)
+            self._print(epoch, loss)
+            self.last = None
+        else:
+            self.last = (epoch, loss)
         if self.bar is not None:
             self.bar.update(1)
+
+    def _print(self, epoch: int, loss: float) -> None:
+        line = f"Loss after iteration {epoch}: {loss:f}"
+        if self.bar is not None:
+            self.bar.write(line, file=self.out)
+        else:
+            print(line, file=self.out, flush=True)
 
     def __enter__(self) -> "Progress":
         return self
@@ -50,5 +59,7 @@ class Progress:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc_type is None and self.every and self.last is not None:
+            self._print(*self.last)
         if self.bar is not None:
             self.bar.close()

@@ -654,6 +654,29 @@ def test_progress_bar_appears_only_on_a_terminal(monkeypatch, capsys, on_termina
     assert ("0/3" in stderr.getvalue()) is on_terminal
 
 
+@pytest.mark.parametrize(
+    ("epochs", "every", "printed"),
+    [(4, 2, [0, 2, 3]), (3, 2, [0, 2]), (1000, 1000, [0, 999]), (5, 0, [])],
+)
+def test_progress_ends_with_the_last_epoch_s_loss(capsys, epochs, every, printed):
+    # 1,000 epochs printed every 1,000 must not look as if training stopped at 0
+    options = resolve({"registry": "unused", "epochs": epochs, "print_every": every})
+    with Progress(options) as progress:
+        for epoch in range(epochs):
+            progress(epoch, 0.5)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"Loss after iteration {e}: 0.500000" for e in printed]
+
+
+def test_progress_after_a_failed_run_prints_no_final_loss(capsys):
+    options = resolve({"registry": "unused", "epochs": 10, "print_every": 5})
+    with pytest.raises(RuntimeError), Progress(options) as progress:
+        progress(0, 0.5)
+        progress(1, 0.4)
+        raise RuntimeError("diverged")
+    assert capsys.readouterr().out == "Loss after iteration 0: 0.500000\n"
+
+
 def test_a_reader_that_goes_away_ends_the_command_quietly(trained):
     # `python -m trainer show | head -1`: closing the pipe first makes every write fail
     with subprocess.Popen(
