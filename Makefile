@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 # Re-install only when the project metadata changes.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,plots]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,plots,s3,dask]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -18,7 +18,7 @@ from service.handlers import ROUTE_KEY, Context
 from service.openapi import document
 from service.settings import Settings
 from service.store import ModelStore
-from trainer.registry import Registry
+from trainer.registry.registry import open_registry
 
 
 class _ServiceFlask(Flask):
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # werkzeug refuses bigger bodies even when they arrive without a Content-Length
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     store = ModelStore(
-        Registry(settings.registry),
+        open_registry(settings.registry, settings.cache_dir),
         settings.default_model,
         version_cache_size=settings.version_cache_size,
         events=metrics.StoreEvents(),

@@ -14,7 +14,13 @@ from typing import Protocol
 
 from service.failures import Failed, FailedVersions
 from service.runtime import ServedModel
-from trainer.errors import NotFoundError, RegistryError, VerificationError
+from trainer.errors import (
+    NotFoundError,
+    RegistryError,
+    StoreConfigError,
+    StoreUnavailableError,
+    VerificationError,
+)
 from trainer.registry.storage import IgnoredEntry
 
 log = logging.getLogger("scratchnet.store")
@@ -27,12 +33,17 @@ class Events(Protocol):
 
     def verification_failed(self, name: str, version: int) -> None: ...
 
+    def registry_failed(self, name: str) -> None: ...
+
 
 class _NoEvents:
     def reloaded(self, name: str, version: int) -> None:
         pass
 
     def verification_failed(self, name: str, version: int) -> None:
+        pass
+
+    def registry_failed(self, name: str) -> None:
         pass
 
 
@@ -73,6 +84,9 @@ class Catalog:
         self.states: dict[str, ModelState] = {}
         self._events = events or _NoEvents()
         self._refresh_lock = threading.Lock()
+        # why the last poll could not list the registry (None: it could); /readyz
+        # says it while nothing is served
+        self.registry_error: str | None = None
 
     def load(self, name: str, number: int) -> ServedModel | Failed:
         """The verified model, or why it did not verify: a failure is remembered, and
@@ -103,8 +117,14 @@ class Catalog:
             try:
                 names = self.registry.models()
             except (RegistryError, OSError) as exc:
+                # what is loaded goes on answering; the next poll tries again
                 log.error("cannot list the registry", extra={"error": str(exc)})
+                self.registry_error = _why(exc)
+                self._events.registry_failed("")
                 return
+            if self.registry_error is not None:
+                log.info("the registry can be listed again")
+                self.registry_error = None
             states = {}
             for name in names:
                 old = self.states.get(name)
@@ -125,6 +145,7 @@ class Catalog:
                     log.error(
                         "cannot read model", extra={"model": name, "error": str(exc)}
                     )
+                    self._events.registry_failed(name)
                     if old is not None:
                         states[name] = old
             self.states = states  # the swap: one reference, atomic for readers
@@ -210,3 +231,13 @@ class Catalog:
                     "entry in the model directory ignored",
                     extra={"model": name, "entry": entry, "reason": reason},
                 )
+
+
+def _why(exc: Exception) -> str:
+    """Why the registry cannot be listed, for clients: no paths, keys or endpoints
+    (the log has the whole error)."""
+    if isinstance(exc, StoreUnavailableError):
+        return "the object store is unreachable or failing; see the log"
+    if isinstance(exc, StoreConfigError):
+        return "the object store refused the bucket or the credentials; see the log"
+    return "an I/O error; see the log"

@@ -75,6 +75,13 @@ VERIFICATION_FAILURES = Counter(
     ["model", "version"],
     registry=_REGISTRY,
 )
+REGISTRY_FAILURES = Counter(
+    "scratchnet_registry_read_failures",
+    "Polls that could not read the registry (unreachable store, I/O error); model "
+    "is empty when the listing itself failed. Serving goes on with what is loaded.",
+    ["model"],
+    registry=_REGISTRY,
+)
 SERVED_VERSION = Gauge(
     "scratchnet_served_version",
     "The version each model is served at (highest across live workers).",
@@ -94,6 +101,9 @@ class StoreEvents:
 
     def verification_failed(self, name: str, version: int) -> None:
         VERIFICATION_FAILURES.labels(name, str(version)).inc()
+
+    def registry_failed(self, name: str) -> None:
+        REGISTRY_FAILURES.labels(name).inc()
 
 
 # How long a worker's per-request samples may wait in memory before its files (what

@@ -12,7 +12,11 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Settings:
-    registry: Path = Path("models")
+    # a directory, or s3://BUCKET/PREFIX (kept a string: a Path folds its "//")
+    registry: Path | str = Path("models")
+    # where an s3:// registry's fetched version files are kept (an emptyDir under a
+    # read-only root filesystem); shared by the workers, so each file is fetched once
+    cache_dir: Path | None = None
     default_model: str = "moons"
     poll_seconds: float = 2.0
     max_points: int = 100_000
@@ -80,6 +84,10 @@ def _require(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _registry(raw: str) -> Path | str:
+    return raw if raw.startswith("s3://") else Path(raw)
+
+
 def _mebibytes(raw: str) -> int:
     return int(float(raw) * 1024 * 1024)
 
@@ -92,7 +100,8 @@ def _log_level(raw: str) -> str:
 
 
 _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
-    "registry": ("SCRATCHNET_REGISTRY", Path),
+    "registry": ("SCRATCHNET_REGISTRY", _registry),
+    "cache_dir": ("SCRATCHNET_CACHE_DIR", Path),
     "default_model": ("SCRATCHNET_DEFAULT_MODEL", str),
     "poll_seconds": ("SCRATCHNET_POLL_SECONDS", float),
     "max_points": ("SCRATCHNET_MAX_POINTS", int),

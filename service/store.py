@@ -89,6 +89,12 @@ class ModelStore:
         state = known.get(name)
         if state is None:
             if name == self.default_model:
+                error = self._catalog.registry_error
+                if error is not None:
+                    raise Unavailable(
+                        f"model {name!r} is not loaded: the registry cannot be "
+                        f"read ({error})"
+                    )
                 raise Unavailable(
                     f"model {name!r} has no verified version yet; publish one with "
                     f"`python -m trainer train --name {name} --promote`"

@@ -61,3 +61,13 @@ class VerificationError(RegistryError):
 
 class InvalidNameError(RegistryError, ValueError):
     """A model name or version that is not a plain identifier or positive integer."""
+
+
+class StoreConfigError(RegistryError, ValueError):
+    """A registry location that cannot work as given: an s3:// URL without a bucket,
+    a bucket that does not exist, credentials the store refuses (bad input)."""
+
+
+class StoreUnavailableError(StorageError, OSError):
+    """The registry's store could not be reached or failed (an unreachable endpoint,
+    a timeout, a 5xx): transient, like an I/O error on disk."""

@@ -78,3 +78,16 @@ def test_numpy_only_modules_stay_numpy_only(module: str) -> None:
 def test_trainer_never_imports_the_service(module: str) -> None:
     modules = _imported_after(f"import {module}")
     assert _offenders(modules, ("service", "flask", "werkzeug")) == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import service; service.create_app",
+        "import trainer.cli.main",
+        "from trainer.registry import Registry; Registry('models').models()",
+        "from trainer.registry.registry import open_registry; open_registry('m')",
+    ],
+)
+def test_boto3_is_imported_only_for_s3_registries(statement: str) -> None:
+    assert _offenders(_imported_after(statement), ("boto3", "botocore")) == []

@@ -24,6 +24,8 @@ from trainer.errors import NotFoundError, VerificationError
 from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import STALE_SECONDS, Registry
 from trainer.registry.names import check_name
+from trainer.registry.registry import check_writable_store
+from trainer.registry.storage import is_s3_url
 
 if TYPE_CHECKING:
     from trainer.cli.training import PublishOutcome, TrainedModel
@@ -82,7 +84,9 @@ def _options(
     check_name(options.name)
     # both are checked before training: a mistyped or read-only path in a cron job
     # is bad input (exit 2) found in a second, not an error after the whole run
-    if publishes:
+    if publishes and is_s3_url(options.registry):
+        check_writable_store(options.registry)
+    elif publishes:
         _check_writable_directory("registry", Path(options.registry))
     if options.report:
         from trainer.cli import report
@@ -160,7 +164,9 @@ def sweep(args: argparse.Namespace) -> int:
     from trainer.cli import sweep as hidden_sweep
 
     options = _options(args, {"hidden": TUTORIAL_SIZES}, publishes=args.publish)
-    entries = hidden_sweep.run(options.recipe, jobs=args.jobs)
+    entries = hidden_sweep.run(
+        options.recipe, jobs=args.jobs, scheduler=getattr(args, "scheduler", None)
+    )
     figure = None
     if options.report:
         from trainer.cli import report
@@ -299,7 +305,9 @@ def rollback(args: argparse.Namespace) -> int:
 def verify(args: argparse.Namespace) -> int:
     """Verify every version and alias; exit 4 if anything fails; --fix cleans up."""
     registry = _registry(args)
-    if not registry.root.is_dir():
+    if is_s3_url(registry.root):
+        registry.storage.check_access()  # a missing bucket is not "all verified"
+    elif not registry.root.is_dir():
         # a cron job pointed at a mistyped path must not report "all verified"
         raise NotFoundError(f"registry {str(registry.root)!r} is not a directory")
     if args.name:

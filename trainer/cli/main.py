@@ -27,6 +27,7 @@ from trainer.errors import (
     InvalidNameError,
     NotFoundError,
     StorageError,
+    StoreConfigError,
     TrainingError,
     VerificationError,
 )
@@ -39,6 +40,8 @@ BAD_INPUT = (
     TrainingError,
     InvalidNameError,
     NotFoundError,
+    # an s3:// URL without a bucket, a missing bucket, refused credentials
+    StoreConfigError,
 )
 
 
@@ -175,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--jobs", type=int, default=-1, help="parallel jobs (all cores)")
     sweep.add_argument(
         "--publish", action="store_true", help="publish each network as a version"
+    )
+    sweep.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the fits on this dask.distributed scheduler (tcp://HOST:8786; "
+        "needs the 'dask' extra) instead of this machine's cores",
     )
     _add_options(
         sweep,

@@ -1,14 +1,18 @@
 """The tutorial's hidden-size comparison, with held-out accuracy: one network per size.
 
 Each size trains in its own joblib worker; the networks are independent, so the sweep
-takes about as long as the slowest one when there are cores to spare.
+takes about as long as the slowest one when there are cores to spare. With a dask
+scheduler the same joblib calls run on that cluster's workers (joblib's dask backend),
+so the fits, seeded the same, give the same networks as on this machine.
 """
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, parallel_config
 
 from trainer.cli import training
 from trainer.cli.options import Recipe
@@ -39,8 +43,11 @@ class SweepEntry:
         }
 
 
-def run(recipe: Recipe, jobs: int = -1) -> list[SweepEntry]:
-    """Train a one-hidden-layer network for each of the recipe's hidden sizes."""
+def run(
+    recipe: Recipe, jobs: int = -1, scheduler: str | None = None
+) -> list[SweepEntry]:
+    """Train a one-hidden-layer network for each of the recipe's hidden sizes, on
+    this machine's cores or on the dask cluster of `scheduler`."""
     if recipe.kind != "mlp":
         raise OptionError("sweep compares networks: --kind must be mlp")
     if jobs == 0:
@@ -49,7 +56,10 @@ def run(recipe: Recipe, jobs: int = -1) -> list[SweepEntry]:
     runs = [recipe.with_hyperparameters(hidden_layer_sizes=(size,)) for size in sizes]
     # the data and the baseline are the same for every size: fitted once, here
     prepared = training.prepare(recipe)
-    timed = Parallel(n_jobs=jobs)(delayed(_fit_timed)(run, prepared) for run in runs)
+    with _backend(scheduler):
+        timed = Parallel(n_jobs=jobs)(
+            delayed(_fit_timed)(run, prepared) for run in runs
+        )
     return [
         SweepEntry(size, result, seconds)
         for size, (result, seconds) in zip(sizes, timed, strict=True)
@@ -101,3 +111,33 @@ def _fit_timed(
     started = time.perf_counter()
     result = training.fit(recipe, prepared=prepared)
     return result, time.perf_counter() - started
+
+
+# how long connecting to a scheduler may take before the sweep gives up
+SCHEDULER_TIMEOUT_SECONDS = 10
+
+
+@contextmanager
+def _backend(scheduler: str | None) -> Iterator[None]:
+    """joblib's default (processes here), or its dask backend on `scheduler`."""
+    if scheduler is None:
+        yield
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise OptionError(
+            "--scheduler needs dask.distributed: pip install 'scratchnet[dask]'"
+        ) from None
+    try:
+        client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_SECONDS)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise OptionError(
+            f"--scheduler {scheduler!r}: cannot connect to a dask scheduler there "
+            f"({exc})"
+        ) from None
+    try:
+        with parallel_config(backend="dask"):
+            yield
+    finally:
+        client.close()

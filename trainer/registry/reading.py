@@ -20,7 +20,6 @@ from trainer.registry.artifact import (
     read_weights,
     sha256_hex,
 )
-from trainer.registry.local import LocalStorage
 from trainer.registry.manifest import (
     MANIFEST_FILE,
     MAX_MANIFEST_BYTES,
@@ -29,7 +28,7 @@ from trainer.registry.manifest import (
     parse_manifest,
 )
 from trainer.registry.names import check_alias, parse_version
-from trainer.registry.storage import IgnoredEntry, Storage
+from trainer.registry.storage import IgnoredEntry, Storage, is_s3_url, open_storage
 
 Array = np.ndarray
 
@@ -64,8 +63,9 @@ class Reader:
     """Versions and aliases of every model in one store (a directory by default)."""
 
     def __init__(self, root: str | Path, storage: Storage | None = None) -> None:
-        self.root = Path(root)
-        self.storage = storage if storage is not None else LocalStorage(self.root)
+        # an s3:// URL stays a string: a Path would fold its "//"
+        self.root = root if is_s3_url(root) else Path(root)
+        self.storage = storage if storage is not None else open_storage(root)
 
     def models(self) -> list[str]:
         """Names with at least one published version, sorted.

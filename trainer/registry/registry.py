@@ -6,7 +6,7 @@ there); writing and maintenance are the functions of `publishing`, `aliases` and
 """
 
 from collections.abc import Mapping, Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -14,6 +14,7 @@ import numpy as np
 from trainer.registry import aliases, maintenance, publishing
 from trainer.registry.maintenance import STALE_SECONDS, Problem
 from trainer.registry.reading import Reader, read_verified
+from trainer.registry.storage import open_storage
 
 Array = np.ndarray
 
@@ -62,3 +63,19 @@ class Registry(Reader):
 
     def _verify(self, name: str, version: int) -> None:
         read_verified(self.storage, name, version)
+
+
+def open_registry(location: str | Path, cache_dir: Path | None = None) -> Registry:
+    """The registry at a directory or `s3://BUCKET/PREFIX`; `cache_dir` keeps an
+    object store's fetched version files on local disk (the service's emptyDir)."""
+    return Registry(location, open_storage(location, cache_dir))
+
+
+def check_writable_store(location: str) -> None:
+    """Before a long job publishes to an object store: the bucket exists, the
+    credentials are accepted, and writes are conditional (else publishing is
+    refused). Raises StoreConfigError (bad input) or StorageError; writes nothing
+    but a probe key it deletes."""
+    storage = open_storage(location)
+    storage.check_access()
+    storage.check_conditional_writes()

@@ -149,3 +149,34 @@ class Storage(Protocol):
     def remove(self, entry: PurePath) -> None:
         """Delete a temporary entry and everything under it."""
         ...
+
+
+# --- choosing a store ------------------------------------------------------------
+
+# a registry at this kind of location lives in an S3-compatible object store
+SCHEME = "s3://"
+
+
+def is_s3_url(location: object) -> bool:
+    """Whether a registry location names an object store (`s3://BUCKET/PREFIX`)."""
+    return isinstance(location, str) and location.startswith(SCHEME)
+
+
+def open_storage(
+    location: "str | PurePath", cache_dir: "PurePath | None" = None
+) -> Storage:
+    """The store a registry location names: a directory, or `s3://BUCKET/PREFIX`.
+
+    boto3 is imported only here, and only for s3:// (the serving path and a local
+    registry never load it). `cache_dir` keeps fetched version files of an object
+    store on local disk; a directory needs none.
+    """
+    if is_s3_url(location):
+        from trainer.registry.s3 import S3Storage
+
+        return S3Storage(str(location), cache_dir=cache_dir)
+    from pathlib import Path
+
+    from trainer.registry.local import LocalStorage
+
+    return LocalStorage(Path(location))

@@ -22,6 +22,9 @@ class RecordedEvents:
     def verification_failed(self, name: str, version: int) -> None:
         self.failures.append((name, version))
 
+    def registry_failed(self, name: str) -> None:
+        pass
+
 
 @pytest.fixture
 def registry(tmp_path) -> Registry:
