@@ -78,3 +78,9 @@ def test_numpy_only_modules_stay_numpy_only(module: str) -> None:
 def test_trainer_never_imports_the_service(module: str) -> None:
     modules = _imported_after(f"import {module}")
     assert _offenders(modules, ("service", "flask", "werkzeug")) == []
+
+
+def test_the_serving_path_never_imports_the_client() -> None:
+    # service.client is for callers: a worker must not pay for requests (~40 ms)
+    modules = _imported_after("import service; service.create_app")
+    assert _offenders(modules, ("requests", "service.client")) == []
