@@ -16,6 +16,8 @@ from flask.globals import request_ctx
 from service import api, errors, instrument, logs, metrics
 from service.auth import Authenticated, TokenFile
 from service.cache import BytesCache
+from service.compression import Compressed
+from service.cors import Cors
 from service.fastpath import FastPath
 from service.handlers import ROUTE_KEY, Context
 from service.openapi import document
@@ -79,6 +81,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.api_tokens_file is not None:
         # inside the instrumentation, so refused requests are counted and logged too
         served = Authenticated(served, TokenFile(settings.api_tokens_file))
+    if settings.cors_origins:
+        # outside the token check: preflights carry no token, and a 401 needs the
+        # CORS headers for a page to read it
+        served = Cors(served, settings.cors_origins)
+    if settings.gzip_min_bytes:
+        # inside the instrumentation, so the access log counts the bytes sent
+        served = Compressed(served, settings.gzip_min_bytes)
     app.wsgi_app = instrument.Instrumented(served)
     return app
 
