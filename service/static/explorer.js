@@ -209,11 +209,14 @@ function extent(manifests) {
   };
 }
 
+// the canvas's drawing area in CSS pixels (its border left out, as in offsetX)
+const area = (canvas) => ({ width: canvas.clientWidth, height: canvas.clientHeight });
+
 function gridSize(canvas) {
-  const rect = canvas.getBoundingClientRect();
+  const { width, height } = area(canvas);
   return {
-    nx: Math.max(2, Math.min(MAX_SIDE, Math.round(rect.width / GRID_PIXELS))),
-    ny: Math.max(2, Math.min(MAX_SIDE, Math.round(rect.height / GRID_PIXELS))),
+    nx: Math.max(2, Math.min(MAX_SIDE, Math.round(width / GRID_PIXELS))),
+    ny: Math.max(2, Math.min(MAX_SIDE, Math.round(height / GRID_PIXELS))),
   };
 }
 
@@ -383,7 +386,7 @@ function paint(canvas, bundle, diff) {
 
 function sized(canvas) {
   const ratio = window.devicePixelRatio || 1;
-  const rect = canvas.getBoundingClientRect();
+  const rect = area(canvas);
   const width = Math.round(rect.width * ratio), height = Math.round(rect.height * ratio);
   if (canvas.width !== width || canvas.height !== height) {
     canvas.width = width;
@@ -404,7 +407,7 @@ function pixelMapping(g, width, height) {
 
 function dataAt(canvas, offsetX, offsetY) {
   const g = gridOf(canvas);
-  const rect = canvas.getBoundingClientRect();
+  const rect = area(canvas);
   const dx = (g.x_max - g.x_min) / (g.nx - 1), dy = (g.y_max - g.y_min) / (g.ny - 1);
   const u = offsetX * g.nx / rect.width, v = (rect.height - offsetY) * g.ny / rect.height;
   return {

@@ -27,6 +27,7 @@ from trainer.registry.manifest import (
     manifest_bytes,
 )
 from trainer.registry.names import is_version_name
+from trainer.registry.sample import SAMPLE_FILE, parse_sample
 from trainer.registry.storage import Storage
 
 Array = np.ndarray
@@ -57,6 +58,8 @@ def publish(
     extra_sha = {file: sha256_hex(data) for file, data in extra.items()}
     checked = build_manifest(name, 1, fields, weights_sha, extra_sha)
     check_architecture(checked, read_weights(weights)[0])
+    if SAMPLE_FILE in extra:
+        parse_sample(extra[SAMPLE_FILE], checked)
 
     clean_stale(storage, name)
     with storage.draft(name) as draft:
