@@ -153,6 +153,11 @@ def test_the_heatmap_has_the_colour_of_the_class_predict_gives(watched):
     # the grid is sized to the canvas (400 CSS px), not larger
     assert grid["nx"] <= 400 and grid["ny"] <= 400
     assert (grid["nx"], grid["ny"]) == (200, 200)
+    asked = [url for url in watched.requests if "/boundary?" in url]
+    assert len(asked) == 2  # labels and probabilities, once each
+    for url in asked:
+        query = dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
+        assert (query["nx"], query["ny"]) == ("200", "200")
     save_screenshot(watched, "moons")
     record("first_paint_200x200", paint_ms=float(grid["paint_ms"]))
     hide_points(watched)
@@ -239,11 +244,11 @@ def test_switching_version_changes_the_picture(watched):
 
 def test_compare_highlights_the_changed_cells_and_their_share(watched):
     watched.open()
-    hide_points(watched)
     watched.page.check("#compare")
     watched.page.wait_for_selector("#canvas-b[data-version='2']")
     watched.wait_ready()
-    save_screenshot(watched, "compare-side-by-side")
+    save_screenshot(watched, "compare-side-by-side")  # docs/explorer.png is one
+    hide_points(watched)
     a, b = grid_of(watched, "canvas-a"), grid_of(watched, "canvas-b")
     assert {k: a[k] for k in ("xMin", "xMax", "yMin", "yMax", "nx", "ny")} == {
         k: b[k] for k in ("xMin", "xMax", "yMin", "yMax", "nx", "ny")
@@ -332,6 +337,7 @@ def test_the_keyboard_reaches_every_control(watched):
         "mode-side",
         "canvas-a",
         "canvas-b",
+        "clear-probes",
     }
     reached = set()
     watched.page.focus("body")
