@@ -18,6 +18,9 @@ STATIC_DIR = Path(__file__).with_name("static")
 # the page's files, by URL name -> media type; nothing else is served from there
 ASSETS = {
     "explorer.js": "text/javascript; charset=utf-8",
+    "api.js": "text/javascript; charset=utf-8",
+    "canvas.js": "text/javascript; charset=utf-8",
+    "panels.js": "text/javascript; charset=utf-8",
     "explorer.css": "text/css; charset=utf-8",
 }
 CONTENT_SECURITY_POLICY = "; ".join(

@@ -179,11 +179,12 @@ def test_the_data_points_are_drawn_over_the_map(watched):
         - ((point[1] - grid["yMin"]) / (grid["yMax"] - grid["yMin"]) * 199 + 0.5) * 2
     )
     with_points = pixel(watched, "canvas-a", px, py)
+    legend = watched.page.inner_text("#legend")
+    assert "200 of 200 points shown" in legend and "validation point" in legend
     hide_points(watched)
     without = pixel(watched, "canvas-a", px, py)
     assert not np.array_equal(with_points, without)
-    legend = watched.page.inner_text("#legend")
-    assert "200 of 200 points shown" in legend and "validation point" in legend
+    assert "200 of 200 points (hidden)" in watched.page.inner_text("#legend")
 
 
 def test_hover_shows_the_cells_coordinates_and_what_predict_says(watched):

@@ -58,6 +58,7 @@ def app(token_path):
         "/",
         "/explorer/explorer.js",
         "/explorer/explorer.css",
+        "/explorer/api.js",
     ],
 )
 def test_probes_and_metrics_need_no_token(app, path):
@@ -72,7 +73,7 @@ def test_probes_and_metrics_need_no_token(app, path):
         "/models",
         "/models/moons/versions/1/data",
         "/openapi.json",
-        "/explorer/other.js",
+        "/explorer",
         "/nowhere",
     ],
 )
