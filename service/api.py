@@ -32,6 +32,7 @@ def models() -> Response:
             "versions": list(state.versions),
             "aliases": state.aliases,
             "served_version": state.served.version if state.served else None,
+            "served_reference": _reference_status(state.served),
             "failed_versions": [
                 {"version": version, "error": failure.reason}
                 for version, failure in sorted(state.failures.items())
@@ -96,6 +97,14 @@ def openapi() -> Response:
     return Response(
         current_app.extensions["scratchnet.openapi"], content_type="application/json"
     )
+
+
+def _reference_status(served: object) -> str | None:
+    """How the served version's reference predictions fared on load: "verified",
+    or "absent" for a schema-1 version that has none; None when nothing is served."""
+    if served is None:
+        return None
+    return "absent" if served.loaded.reference_difference is None else "verified"
 
 
 def _context() -> Context:

@@ -15,6 +15,7 @@ from typing import Protocol
 from service.failures import Failed, FailedVersions
 from service.runtime import ServedModel
 from trainer.errors import NotFoundError, RegistryError, VerificationError
+from trainer.registry.reference import ReferenceMismatchError
 from trainer.registry.storage import IgnoredEntry
 
 log = logging.getLogger("scratchnet.store")
@@ -27,12 +28,17 @@ class Events(Protocol):
 
     def verification_failed(self, name: str, version: int) -> None: ...
 
+    def reference_mismatch(self, name: str, version: int) -> None: ...
+
 
 class _NoEvents:
     def reloaded(self, name: str, version: int) -> None:
         pass
 
     def verification_failed(self, name: str, version: int) -> None:
+        pass
+
+    def reference_mismatch(self, name: str, version: int) -> None:
         pass
 
 
@@ -93,6 +99,8 @@ class Catalog:
                 extra={"model": name, "version": number, "error": str(exc)},
             )
             self._events.verification_failed(name, number)
+            if isinstance(exc, ReferenceMismatchError):
+                self._events.reference_mismatch(name, number)
             failure = Failed(str(exc), stamp)
             self.failed.remember(name, number, failure)
             return failure

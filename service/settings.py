@@ -4,6 +4,7 @@ Kept apart so tests build `Settings(...)` directly and nothing reads the environ
 import time; every limit the API enforces is a field here, never a constant in a view.
 """
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -41,6 +42,9 @@ class Settings:
     # set by deploy/gunicorn.conf.py, not by hand: the master creates this file on
     # SIGTERM and /readyz answers 503 while it exists (the drain period)
     draining_file: Path | None = None
+    # how far a load may recompute a version's reference predictions from its
+    # manifest's; raise it only for a fleet whose numeric stack knowingly differs
+    reference_tolerance: float = 1e-9
 
     def __post_init__(self) -> None:
         _require(self.poll_seconds >= 0, "SCRATCHNET_POLL_SECONDS must be >= 0")
@@ -58,6 +62,10 @@ class Settings:
             self.boundary_cache_bytes >= 0, "SCRATCHNET_BOUNDARY_CACHE_MB must be >= 0"
         )
         _require(bool(self.default_model), "SCRATCHNET_DEFAULT_MODEL must not be empty")
+        _require(
+            math.isfinite(self.reference_tolerance) and self.reference_tolerance >= 0,
+            "SCRATCHNET_REFERENCE_TOLERANCE must be a finite number >= 0",
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -106,4 +114,5 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "log_level": ("SCRATCHNET_LOG_LEVEL", _log_level),
     "api_tokens_file": ("SCRATCHNET_API_TOKENS_FILE", Path),
     "draining_file": ("SCRATCHNET_DRAINING_FILE", Path),
+    "reference_tolerance": ("SCRATCHNET_REFERENCE_TOLERANCE", float),
 }

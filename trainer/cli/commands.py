@@ -24,6 +24,7 @@ from trainer.errors import NotFoundError, VerificationError
 from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import STALE_SECONDS, Registry
 from trainer.registry.names import check_name
+from trainer.registry.reference import tolerance_from_env
 
 if TYPE_CHECKING:
     from trainer.cli.training import PublishOutcome, TrainedModel
@@ -49,7 +50,7 @@ def train(args: argparse.Namespace) -> int:
         from trainer.cli import report
 
         figures = report.train_report(result, Path(options.report), options.name)
-    outcome = training.publish(Registry(options.registry), options, result)
+    outcome = training.publish(open_registry(options.registry), options, result)
     if options.json:
         _print_json(
             {
@@ -117,7 +118,16 @@ def _check_writable_directory(what: str, directory: Path) -> None:
 
 
 def _registry(args: argparse.Namespace) -> Registry:
-    return Registry(getattr(args, "registry", None) or default_registry())
+    return open_registry(getattr(args, "registry", None) or default_registry())
+
+
+def open_registry(root: str | Path) -> Registry:
+    """The registry at `root`, loading with $SCRATCHNET_REFERENCE_TOLERANCE."""
+    try:
+        tolerance = tolerance_from_env()
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
+    return Registry(root, reference_tolerance=tolerance)
 
 
 def _train_summary(
@@ -158,7 +168,7 @@ def sweep(args: argparse.Namespace) -> int:
         figure = report.sweep_report(entries, Path(options.report))
     if args.publish:
         entries = hidden_sweep.publish(
-            Registry(options.registry), options.name, entries
+            open_registry(options.registry), options.name, entries
         )
     if options.json:
         _print_json({"sweep": [entry.row() for entry in entries]})

@@ -68,6 +68,7 @@ def publish(
                 entry.result.coefs,
                 entry.result.intercepts,
                 entry.result.manifest_fields,
+                probe_sample=entry.result.X_train,
             ),
         )
         for entry in entries

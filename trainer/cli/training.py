@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegressionCV
 
+from trainer.cli import heldout
 from trainer.cli.options import Recipe, RunOptions
 from trainer.data.baseline import (
     BASELINE_PARAMS,
@@ -88,10 +89,13 @@ class Prepared:
     baseline_seconds: float
     # the training points the baseline was fitted on (at most --baseline-samples)
     baseline_samples: int
+    # what the metrics are measured on, as the manifest records it
+    validation: dict[str, Any] = field(default_factory=dict)
 
 
 def prepare(recipe: Recipe) -> Prepared:
-    """Load the data, hold out a validation split, fit the baseline on the rest.
+    """Load the data, hold out a validation split (or load --validation-data), fit
+    the baseline on the training points.
 
     Raises DataError for unusable data.
     """
@@ -102,9 +106,24 @@ def prepare(recipe: Recipe) -> Prepared:
         n_classes=recipe.classes,
         seed=recipe.seed,
     )
-    X_train, X_val, y_train, y_val = train_validation_split(
-        dataset.X, dataset.y, recipe.holdout_fraction, seed=recipe.seed
-    )
+    if recipe.validation_data is None:
+        X_train, X_val, y_train, y_val = train_validation_split(
+            dataset.X, dataset.y, recipe.holdout_fraction, seed=recipe.seed
+        )
+        validation = {"source": "split", "fraction": recipe.holdout_fraction}
+    else:
+        held_out = heldout.load(
+            recipe.validation_data,
+            samples=recipe.samples,
+            noise=recipe.noise,
+            classes=recipe.classes,
+            seed=recipe.seed,
+        )
+        heldout.check_compatible(dataset, held_out, recipe.validation_data)
+        # every point, in the dataset's order: the tutorial's full-batch run
+        X_train, y_train = dataset.X, dataset.y
+        X_val, y_val = held_out.X, held_out.y
+        validation = {"source": "dataset", "dataset": held_out.spec}
     started = time.perf_counter()
     # a stratified subsample: the baseline's cost stops growing with the data, and
     # it is still scored on the full validation split
@@ -114,7 +133,15 @@ def prepare(recipe: Recipe) -> Prepared:
     baseline = fit_baseline(X_base, y_base, seed=recipe.seed)
     seconds = time.perf_counter() - started
     return Prepared(
-        dataset, X_train, X_val, y_train, y_val, baseline, seconds, len(y_base)
+        dataset,
+        X_train,
+        X_val,
+        y_train,
+        y_val,
+        baseline,
+        seconds,
+        len(y_base),
+        validation,
     )
 
 
@@ -185,15 +212,19 @@ def fit(
             "n_train": int(len(y_train)),
             "n_validation": int(len(y_val)),
             "baseline_samples": int(prepared.baseline_samples),
-            # the manifest's name for the held-out share (--validation-fraction)
-            "validation_fraction": recipe.holdout_fraction,
+            # the manifest's name for the held-out share (--validation-fraction);
+            # null when a separate dataset was used (`validation`)
+            "validation_fraction": (
+                recipe.holdout_fraction if recipe.validation_data is None else None
+            ),
+            "validation": prepared.validation,
             "seed": recipe.seed,
             "preset": recipe.preset,
             "optimizer": optimizer,
             "epochs": len(loss_curve) if recipe.kind == "mlp" else None,
             "duration_seconds": round(duration, 4),
         },
-        "data": _data_section(dataset.X, dataset.y, X_train, y_train),
+        "data": _data_section(np.vstack([X_train, X_val]), X_train, y_train),
         "metrics": metrics,
     }
     return TrainedModel(
@@ -222,7 +253,11 @@ def publish(
     where = Path(registry.root) / options.name
     try:
         version = registry.publish(
-            options.name, result.coefs, result.intercepts, result.manifest_fields
+            options.name,
+            result.coefs,
+            result.intercepts,
+            result.manifest_fields,
+            probe_sample=result.X_train,
         )
     except OSError as exc:
         raise StorageError(
@@ -274,7 +309,7 @@ def _fit_network(
     )
 
 
-def _data_section(X: Array, y: Array, X_train: Array, y_train: Array) -> dict[str, Any]:
+def _data_section(X: Array, X_train: Array, y_train: Array) -> dict[str, Any]:
     """The manifest's `data`: what the model learned from, and where the data lies.
 
     `sha256` covers the training split exactly as the model was fitted on it, so equal
@@ -283,11 +318,10 @@ def _data_section(X: Array, y: Array, X_train: Array, y_train: Array) -> dict[st
     validation point outside the training extent is where a boundary is worth seeing.
     X (n_samples, n_features), X_train (n_train, n_features).
     """
-    whole = data_fingerprint(X, y)
     return {
         "sha256": data_fingerprint(X_train, y_train)["sha256"],
-        "feature_min": whole["feature_min"],
-        "feature_max": whole["feature_max"],
+        "feature_min": [float(v) for v in X.min(axis=0)],
+        "feature_max": [float(v) for v in X.max(axis=0)],
     }
 
 

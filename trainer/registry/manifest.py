@@ -9,7 +9,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -18,10 +18,13 @@ import numpy as np
 from trainer.errors import VerificationError
 from trainer.nn.activations import ACTIVATIONS
 from trainer.registry.artifact import WEIGHTS_FILE
+from trainer.registry.reference import validate_reference
 
 Array = np.ndarray
 
-SCHEMA_VERSION = 1
+# 2 adds `reference` (required); 1 is still read: such a version has no reference
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 MANIFEST_FILE = "manifest.json"
 # a published version holds exactly its manifest and the files the manifest lists
 VERSION_FILES = frozenset({MANIFEST_FILE, WEIGHTS_FILE})
@@ -62,6 +65,8 @@ _FIELD_ORDER = (
     "metrics",
     "files",
     "trainer_version",
+    # last: the longest, and what people read least
+    "reference",
 )
 
 
@@ -115,10 +120,10 @@ def _refuse_constant(constant: str) -> None:
 def validate_manifest(manifest: Mapping[str, Any]) -> None:
     """Raise VerificationError unless every field has the documented type and range."""
     schema = manifest.get("schema_version")
-    if schema != SCHEMA_VERSION or isinstance(schema, bool):
+    if schema not in READABLE_SCHEMAS or isinstance(schema, bool):
         raise VerificationError(
             f"{MANIFEST_FILE}: unknown schema_version {schema!r} "
-            f"(this trainer reads {SCHEMA_VERSION})"
+            f"(this trainer reads {', '.join(map(str, READABLE_SCHEMAS))})"
         )
     _expect(manifest, "name", str)
     _expect(manifest, "version", int, positive=True)
@@ -139,12 +144,38 @@ def validate_manifest(manifest: Mapping[str, Any]) -> None:
     if set(files) != {WEIGHTS_FILE} or not _is_sha256(files[WEIGHTS_FILE]):
         _fail("files", f"must map {WEIGHTS_FILE} to a sha256 hex digest")
     _expect(manifest, "trainer_version", str)
+    n_classes = len(manifest["architecture"]["classes"])
+    if schema >= 2:
+        validate_reference(manifest.get("reference"), n_features, n_classes, _fail)
+    elif "reference" in manifest:
+        _fail("reference", "needs schema_version 2")
+    for key, validate in _OPTIONAL_SECTIONS.items():
+        if key in manifest:
+            validate(manifest[key])
     digest = manifest.get("manifest_digest")
     if digest != manifest_digest(manifest):
         raise VerificationError(
             f"{MANIFEST_FILE}: manifest_digest does not match its content "
             "(the manifest was edited or damaged)"
         )
+
+
+def _validate_boundary_change(record: Any) -> None:
+    """What the gate measured before publishing: the share of grid cells whose
+    label differs from production's (`--max-boundary-change`)."""
+    if not isinstance(record, dict):
+        _fail("boundary_change", "must be an object")
+    _expect(record, "against_version", int, positive=True, where="boundary_change.")
+    share = record.get("changed_fraction")
+    if not _is_finite_number(share) or not 0 <= share <= 1:
+        _fail("boundary_change.changed_fraction", "must be a number from 0 to 1")
+
+
+# optional sections, each with its check: one line per section, so sections added
+# by other features merge as one line each
+_OPTIONAL_SECTIONS: dict[str, Callable[[Any], None]] = {
+    "boundary_change": _validate_boundary_change,
+}
 
 
 def _validate_architecture(arch: Mapping[str, Any], kind: str) -> None:

@@ -27,10 +27,12 @@ class Registry(Reader):
         coefs: Sequence[Array],
         intercepts: Sequence[Array],
         manifest_fields: Mapping[str, Any],
+        probe_sample: Array | None = None,
     ) -> int:
-        """Publish a new version atomically and return its number."""
+        """Publish a new version atomically and return its number; `probe_sample`
+        (n_samples, n_features), the training data, adds points to its reference."""
         return publishing.publish(
-            self.storage, name, coefs, intercepts, manifest_fields
+            self.storage, name, coefs, intercepts, manifest_fields, probe_sample
         )
 
     def set_alias(
@@ -61,4 +63,4 @@ class Registry(Reader):
         return maintenance.clean_stale(self.storage, name, max_age_seconds)
 
     def _verify(self, name: str, version: int) -> None:
-        read_verified(self.storage, name, version)
+        read_verified(self.storage, name, version, self.reference_tolerance)

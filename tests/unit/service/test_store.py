@@ -15,12 +15,16 @@ class RecordedEvents:
     def __init__(self) -> None:
         self.reloads: list[tuple[str, int]] = []
         self.failures: list[tuple[str, int]] = []
+        self.mismatches: list[tuple[str, int]] = []
 
     def reloaded(self, name: str, version: int) -> None:
         self.reloads.append((name, version))
 
     def verification_failed(self, name: str, version: int) -> None:
         self.failures.append((name, version))
+
+    def reference_mismatch(self, name: str, version: int) -> None:
+        self.mismatches.append((name, version))
 
 
 @pytest.fixture
