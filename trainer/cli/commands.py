@@ -143,12 +143,21 @@ def _train_summary(
     gate = outcome.gate
     if gate and gate["production_accuracy"] is not None:
         verdict = "promoted" if outcome.promoted else "NOT promoted, production kept"
+        if gate.get("refused_by"):
+            verdict += f" (refused by: {', '.join(gate['refused_by'])})"
         lines.append(
             f"quality gate: v{outcome.version} {gate['candidate_accuracy']:.3f} vs "
             f"production v{gate['production_version']} "
             f"{gate['production_accuracy']:.3f} - tolerance {gate['tolerance']}: "
             f"{verdict}"
         )
+        change = gate.get("boundary_change")
+        if change is not None:
+            lines.append(
+                f"boundary change against v{change['against_version']}: "
+                f"{change['changed_fraction']:.2%} of {change['nx']}x{change['ny']} "
+                f"cells (limit {gate['max_boundary_change']:.2%})"
+            )
     if outcome.promoted:
         lines.append(f"production -> v{outcome.version}")
     lines += [f"wrote {path}" for path in figures]
@@ -280,13 +289,60 @@ def _highest_verified(registry: Registry, name: str) -> int | None:
 
 
 def promote(args: argparse.Namespace) -> int:
-    """Point an alias at an existing version that verifies."""
+    """Point an alias at an existing version that verifies; with
+    --max-boundary-change, only if it changes at most that share of the alias's
+    current version's grid (exit 3 otherwise)."""
     registry = _registry(args)
+    limit = args.max_boundary_change
+    if limit is not None:
+        limit = parse_option("max_boundary_change", limit)
     version = registry.resolve(args.name, args.version)  # unknown: exit 2
     before = registry.aliases(args.name).get(args.alias)
+    if limit is not None and before is not None and before != version:
+        from trainer.registry.promotion import measure_change
+
+        change = measure_change(
+            registry.load(args.name, before), registry.load(args.name, version)
+        )
+        if change["changed_fraction"] > limit:
+            print(
+                f"{args.name}: {args.alias} kept at v{before}: v{version} changes "
+                f"{change['changed_fraction']:.2%} of its grid, over the limit "
+                f"{limit:.2%} (--max-boundary-change)"
+            )
+            return EXIT_NOT_PROMOTED
     registry.set_alias(args.name, args.alias, version)
     print(f"{args.name}: {args.alias} -> v{version} (was {_v(before)})")
     return EXIT_OK
+
+
+def diff(args: argparse.Namespace) -> int:
+    """The share of grid cells whose label differs between two versions."""
+    from trainer.registry.boundary_change import boundary_change, summary
+
+    registry = _registry(args)
+    for side in ("nx", "ny"):
+        if not 1 <= getattr(args, side) <= MAX_DIFF_SIDE:
+            raise OptionError(f"--{side} must be from 1 to {MAX_DIFF_SIDE}")
+    a = registry.load(args.name, args.a)
+    b = registry.load(args.name, args.b)
+    bounds, mask = boundary_change(a, b, nx=args.nx, ny=args.ny)
+    result = summary(a, b, bounds, mask)
+    if args.json:
+        _print_json(result)
+        return EXIT_OK
+    x_min, x_max, y_min, y_max = result["bounds"]
+    print(
+        f"{args.name} v{a.version} -> v{b.version}: {result['changed_fraction']:.2%} "
+        f"of the {result['nx']}x{result['ny']} grid changes label "
+        f"({result['changed_cells']} cells; x {x_min:g}..{x_max:g}, "
+        f"y {y_min:g}..{y_max:g})"
+    )
+    return EXIT_OK
+
+
+# cells per side of `diff`'s grid: 2000 x 2000 is the service's limit too
+MAX_DIFF_SIDE = 2000
 
 
 def rollback(args: argparse.Namespace) -> int:

@@ -30,11 +30,16 @@ from trainer.data.datasets import (
     load_dataset,
     train_validation_split,
 )
-from trainer.errors import StorageError, TrainingError
+from trainer.errors import (
+    NotFoundError,
+    StorageError,
+    TrainingError,
+    VerificationError,
+)
 from trainer.nn import network
 from trainer.nn.classifier import ScratchNetClassifier
 from trainer.registry import Registry
-from trainer.registry.promotion import PRODUCTION, promote_if_better
+from trainer.registry.promotion import PRODUCTION, measure_change, promote_if_better
 
 Array = np.ndarray
 
@@ -251,12 +256,17 @@ def publish(
     production is unchanged, which is what a retry or a manual promote needs to know.
     """
     where = Path(registry.root) / options.name
+    fields = result.manifest_fields
+    if options.promote_if_better and options.max_boundary_change is not None:
+        # measured before publishing, so the version's own manifest records it (the
+        # gate measures again if production moves before it decides)
+        fields = {**fields, **_boundary_record(registry, options.name, result)}
     try:
         version = registry.publish(
             options.name,
             result.coefs,
             result.intercepts,
-            result.manifest_fields,
+            fields,
             probe_sample=result.X_train,
         )
     except OSError as exc:
@@ -269,7 +279,13 @@ def publish(
             registry.set_alias(options.name, PRODUCTION, version)
             return PublishOutcome(options.name, version, promoted=True)
         if options.promote_if_better:
-            gate = promote_if_better(registry, options.name, version, options.tolerance)
+            gate = promote_if_better(
+                registry,
+                options.name,
+                version,
+                options.tolerance,
+                options.max_boundary_change,
+            )
             return PublishOutcome(options.name, version, gate["promoted"], gate)
     except OSError as exc:
         raise StorageError(
@@ -279,6 +295,48 @@ def publish(
             f"--name {options.name} --version {version}`"
         ) from exc
     return PublishOutcome(options.name, version, promoted=False)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A fitted result seen as the registry's LoadedModel, before it has a version."""
+
+    name: str
+    manifest: dict[str, Any]
+    coefs: list[Array]
+    intercepts: list[Array]
+    activation: str | None
+    classes: list[Any]
+    n_features: int
+    version: str = "new"
+
+
+def _boundary_record(
+    registry: Registry, name: str, result: TrainedModel
+) -> dict[str, Any]:
+    """`{"boundary_change": ...}` against the current production, or {} if none is
+    served (or it does not verify: the gate then replaces it).
+
+    Raises IncomparableError (bad input, nothing published) when the new model's
+    features or classes differ from production's.
+    """
+    try:
+        current = registry.aliases(name).get(PRODUCTION)
+        if current is None:
+            return {}
+        production = registry.load(name, current)
+    except (NotFoundError, VerificationError):
+        return {}
+    candidate = _Candidate(
+        name,
+        result.manifest_fields,
+        result.coefs,
+        result.intercepts,
+        result.activation,
+        result.classes,
+        int(result.X_train.shape[1]),
+    )
+    return {"boundary_change": measure_change(production, candidate)}
 
 
 def _reason(exc: OSError) -> str:
