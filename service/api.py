@@ -10,7 +10,7 @@ X-Model-Version headers always.
 
 from flask import Blueprint, Response, current_app, request
 
-from service import handlers, metrics
+from service import boundary_diff, handlers, metrics
 from service.errors import ApiError
 from service.fastpath import methods_by_path
 from service.handlers import Context, Reply, json_reply, query
@@ -20,6 +20,11 @@ for _path, _methods in methods_by_path().items():
     # no view: service.fastpath answers every method a hot rule matches (HEAD with
     # GET); Flask only ever answers OPTIONS on it, or a 405 for other methods
     bp.add_url_rule(_path, endpoint=_path.strip("/"), methods=_methods)
+
+
+@bp.route("/boundary/diff", methods=["GET", "POST"])
+def diff() -> Response:
+    return _response(boundary_diff.boundary_diff(request.environ, _context()))
 
 
 @bp.get("/models")
