@@ -169,12 +169,14 @@ def sweep(args: argparse.Namespace) -> int:
     from trainer.cli import sweep as hidden_sweep
 
     options = _options(args, {"hidden": TUTORIAL_SIZES}, publishes=args.publish)
-    entries = hidden_sweep.run(options.recipe, jobs=args.jobs)
+    entries, baseline = hidden_sweep.run(
+        options.recipe, jobs=args.jobs, with_baseline=bool(options.report)
+    )
     figure = None
     if options.report:
         from trainer.cli import report
 
-        figure = report.sweep_report(entries, Path(options.report))
+        figure = report.sweep_report(entries, Path(options.report), baseline)
     if args.publish:
         entries = hidden_sweep.publish(
             open_registry(options.registry), options.name, entries

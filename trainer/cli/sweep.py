@@ -39,8 +39,14 @@ class SweepEntry:
         }
 
 
-def run(recipe: Recipe, jobs: int = -1) -> list[SweepEntry]:
-    """Train a one-hidden-layer network for each of the recipe's hidden sizes."""
+def run(
+    recipe: Recipe, jobs: int = -1, with_baseline: bool = False
+) -> tuple[list[SweepEntry], training.TrainedModel | None]:
+    """Train a one-hidden-layer network for each of the recipe's hidden sizes.
+
+    With `with_baseline`, also the logistic-regression baseline as a model of its own
+    (the tutorial's first figure), fitted on the same data.
+    """
     if recipe.kind != "mlp":
         raise OptionError("sweep compares networks: --kind must be mlp")
     if jobs == 0:
@@ -50,10 +56,14 @@ def run(recipe: Recipe, jobs: int = -1) -> list[SweepEntry]:
     # the data and the baseline are the same for every size: fitted once, here
     prepared = training.prepare(recipe)
     timed = Parallel(n_jobs=jobs)(delayed(_fit_timed)(run, prepared) for run in runs)
-    return [
+    entries = [
         SweepEntry(size, result, seconds)
         for size, (result, seconds) in zip(sizes, timed, strict=True)
     ]
+    baseline = None
+    if with_baseline:
+        baseline = training.fit(replace(recipe, kind="logreg"), prepared=prepared)
+    return entries, baseline
 
 
 def publish(
