@@ -99,18 +99,30 @@ def test_the_retraining_recipe_runs_the_preset(tmp_path):
         "RETRAIN_ARGS": "--preset tutorial --hidden 5 --print-every 0",
     }
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
-    done = subprocess.run(
-        ["sh", "deploy/retrain.sh", "seed"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+
+    def retrain(step: str, **extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["sh", "deploy/retrain.sh", step],
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    done = retrain("seed")
     assert done.returncode == 0, done.stderr
     model = Registry(registry).load("moons")
     assert model.manifest["training"]["preset"] == "tutorial"
     assert _largest_difference(model, 5) < 1e-9
+    # the nightly step, new seed, same held-out set; no relabelling allowed at all
+    done = retrain("once", RETRAIN_TOLERANCE="1", RETRAIN_MAX_BOUNDARY_CHANGE="0")
+    assert done.returncode == 0, done.stderr
+    assert "published but not promoted" in done.stdout
+    nightly = Registry(registry).read_manifest("moons", 2)
+    assert nightly["training"]["validation"]["dataset"]["seed"] == 1
+    assert nightly["boundary_change"]["against_version"] == 1
+    assert Registry(registry).aliases("moons") == {"production": 1}
 
 
 def test_validation_data_replaces_the_split_for_any_run(tmp_path, capsys):
