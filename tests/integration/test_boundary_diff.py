@@ -22,15 +22,25 @@ def _publish(registry_path, service_url) -> tuple[int, int, int]:
     registry = Registry(registry_path)
     a = publish_network(registry, MODEL, seed=21)
     b = publish_network(registry, MODEL, seed=22)
-    three = publish_network(registry, MODEL, seed=23, classes=(0, 1, 2))
     registry.set_alias(MODEL, "production", a)
-    wait_until(lambda: _known(service_url, three), f"{MODEL} v{three} listed")
+    three = publish_network(registry, MODEL, seed=23, classes=(0, 1, 2))
+    wait_until(lambda: _known(service_url, three, a), f"{MODEL} v{three} listed")
     return a, b, three
 
 
-def _known(service_url: str, version: int) -> bool:
-    listing = requests.get(f"{service_url}/models", timeout=30).json()["models"]
-    return any(m["name"] == MODEL and version in m["versions"] for m in listing)
+def _known(service_url: str, version: int, production: int) -> bool:
+    """Whether every worker (10 answers in a row, likely both) lists the version
+    and the alias: each polls on its own."""
+    for _ in range(10):
+        listing = requests.get(f"{service_url}/models", timeout=30).json()["models"]
+        if not any(
+            m["name"] == MODEL
+            and version in m["versions"]
+            and m["aliases"].get("production") == production
+            for m in listing
+        ):
+            return False
+    return True
 
 
 def test_the_diff_is_the_one_computed_from_both_weights(service_url, registry_path):

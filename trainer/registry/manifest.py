@@ -71,8 +71,22 @@ _FIELD_ORDER = (
 
 
 def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
-    """The manifest as written to disk: indented JSON for people, no NaN allowed."""
-    return (json.dumps(manifest, indent=2, allow_nan=False) + "\n").encode()
+    """The manifest as written to disk: indented JSON for people, no NaN allowed.
+
+    A list of numbers stays on one line (a reference point, a feature range): one
+    number a line made the reference hundreds of lines long. The digest is over the
+    canonical form, so the layout on disk is free.
+    """
+    text = json.dumps(manifest, indent=2, allow_nan=False)
+    return (_NUMBER_LIST.sub(_one_line, text) + "\n").encode()
+
+
+# an indented JSON array holding only numbers (strings never match: no quotes)
+_NUMBER_LIST = re.compile(r"\[\s*(-?[0-9][0-9.eE+-]*(?:,\s*-?[0-9][0-9.eE+-]*)*)\s*\]")
+
+
+def _one_line(match: re.Match[str]) -> str:
+    return "[" + ", ".join(v.strip() for v in match[1].split(",")) + "]"
 
 
 def manifest_digest(manifest: Mapping[str, Any]) -> str:

@@ -84,8 +84,11 @@ def _reference(
     ):
         return {}  # build_manifest names what is wrong with the data section
     coefs, intercepts = read_weights(weights)
-    if coefs[0].shape[0] != n_features:
-        return {}  # check_architecture names the shapes
+    try:
+        # the shapes first, so a mismatch is named as one, not as a bad reference
+        check_architecture({"architecture": arch}, coefs)
+    except (KeyError, TypeError):
+        return {}  # build_manifest names what is wrong with the architecture
     if sample is not None:
         sample = np.asarray(sample, dtype=np.float64)
         if sample.ndim != 2 or sample.shape[1] != n_features:
