@@ -12,7 +12,9 @@
 # `python -m trainer train` options, e.g. "--hidden 5 --optimizer adam"),
 # RETRAIN_TOLERANCE (accuracy a new version may lose and still be promoted),
 # RETRAIN_MAX_BOUNDARY_CHANGE (share of production's grid a new version may relabel
-# and still be promoted; unset: no such test), RETRAIN_CONFIG (a TOML file of train
+# and still be promoted; unset: no such test), RETRAIN_METRICS_FILE (a Prometheus
+# text file counting the gate's decisions, for node_exporter's textfile collector),
+# RETRAIN_CONFIG (a TOML file of train
 # options, e.g. `preset = "tutorial"`; RETRAIN_ARGS and the flags below win over it).
 set -eu
 
@@ -46,6 +48,7 @@ once() {
     train --seed "$(date +%s)" --promote-if-better \
         ${RETRAIN_TOLERANCE:+--tolerance "$RETRAIN_TOLERANCE"} \
         ${RETRAIN_MAX_BOUNDARY_CHANGE:+--max-boundary-change "$RETRAIN_MAX_BOUNDARY_CHANGE"} \
+        ${RETRAIN_METRICS_FILE:+--metrics-file "$RETRAIN_METRICS_FILE"} \
         || status=$?
     case "$status" in
         0) log "new version of $name promoted" ;;

@@ -7,6 +7,7 @@ Each takes the parsed arguments, does its work through `trainer.cli.training`,
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,8 @@ def train(args: argparse.Namespace) -> int:
 
         figures = report.train_report(result, Path(options.report), options.name)
     outcome = training.publish(open_registry(options.registry), options, result)
+    if options.metrics_file and outcome.gate is not None:
+        _count_gate(options, outcome)
     if options.json:
         _print_json(
             {
@@ -68,6 +71,26 @@ def train(args: argparse.Namespace) -> int:
     if options.promote_if_better and not outcome.promoted:
         return EXIT_NOT_PROMOTED
     return EXIT_OK
+
+
+def _count_gate(options: RunOptions, outcome: "PublishOutcome") -> None:
+    """Add the decision to --metrics-file; a failure there is a warning, never a
+    change of the run's outcome (the version is published, the gate has decided)."""
+    from trainer.cli import gate_metrics
+
+    try:
+        gate_metrics.record(
+            Path(options.metrics_file),
+            options.name,
+            outcome.promoted,
+            outcome.gate.get("refused_by", []),
+        )
+    except (OSError, VerificationError) as exc:
+        print(
+            f"trainer: warning: cannot update --metrics-file "
+            f"{options.metrics_file!r}: {exc}",
+            file=sys.stderr,
+        )
 
 
 def _options(
@@ -215,6 +238,8 @@ def list_models(args: argparse.Namespace) -> int:
                     hidden_layer_sizes=manifest["architecture"]["hidden_layer_sizes"],
                     validation_accuracy=manifest["metrics"].get("validation_accuracy"),
                     created_at=manifest["created_at"],
+                    # verified when present: read_manifest recomputed it
+                    reference="verified" if "reference" in manifest else "absent",
                 )
             row["aliases"] = sorted(a for a, v in aliases.items() if v == version)
             versions.append(row)
@@ -259,9 +284,10 @@ def _version_line(row: dict[str, Any]) -> str:
     accuracy = row["validation_accuracy"]
     shown = "n/a" if accuracy is None else f"{accuracy:.3f}"
     hidden = str(row["hidden_layer_sizes"])
+    unchecked = "  no reference" if row["reference"] == "absent" else ""
     return (
         f"v{row['version']:<4} {row['kind']:<6} hidden={hidden:<8} "
-        f"val_acc={shown}  {row['created_at']}  {marks}"
+        f"val_acc={shown}  {row['created_at']}{unchecked}  {marks}"
     ).rstrip()
 
 

@@ -102,6 +102,8 @@ class RunOptions:
     print_every: int
     # the gate's second test: the share of production's grid that may change label
     max_boundary_change: float | None = None
+    # where the gate's decisions are counted for Prometheus (textfile collector)
+    metrics_file: str | None = None
 
 
 _RECIPE_FIELDS = frozenset(f.name for f in fields(Recipe))
@@ -211,6 +213,9 @@ OPTIONS = (
            "with --promote-if-better: refuse when more than this share of the grid "
            "over production's data extent changes label (off)",
            attribute="max_boundary_change"),
+    Option("--metrics-file", "FILE", TEXT, None,
+           "with --promote-if-better: count the gate's decision in this Prometheus "
+           "text file (node_exporter's textfile collector)", attribute="metrics_file"),
     Option("--print-every", "N", Rule(int, low=0), 1000,
            "print the loss every N epochs, 0 for never ({default}, as the tutorial)",
            attribute="print_every"),
@@ -301,8 +306,11 @@ def resolve(
         raise OptionError("choose one of --promote and --promote-if-better")
     if merged["kind"] == "logreg" and merged["preset"]:
         raise OptionError("--preset applies to --kind mlp only")
-    if merged["max_boundary_change"] is not None and not merged["promote_if_better"]:
-        raise OptionError("--max-boundary-change is a test of --promote-if-better")
+    for gated in ("max_boundary_change", "metrics_file"):
+        if merged[gated] is not None and not merged["promote_if_better"]:
+            raise OptionError(
+                f"--{gated.replace('_', '-')} goes with --promote-if-better"
+            )
     _held_out_data(merged, chosen)
     params = {option.param: merged[option.key] for option in OPTIONS if option.param}
     recipe = Recipe(

@@ -29,7 +29,7 @@ CLASSIFIER_PARAMS = inspect.signature(ScratchNetClassifier).parameters
 # the options that say where a result goes and what is shown: never the fitting code's
 PUBLISHING_AND_OUTPUT = {
     "registry", "name", "promote", "promote_if_better", "tolerance", "report",
-    "json", "print_every", "max_boundary_change",
+    "json", "print_every", "max_boundary_change", "metrics_file",
 }  # fmt: skip
 
 
