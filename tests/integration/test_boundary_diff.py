@@ -14,6 +14,7 @@ from tests.helpers.registry_samples import (
 from tests.integration.conftest import wait_until
 from trainer.registry import Registry
 from trainer.registry.artifact import WEIGHTS_FILE, read_weights, weights_bytes
+from trainer.registry.promotion import promote_if_better
 
 MODEL = "diffs"
 
@@ -138,3 +139,35 @@ def test_a_version_off_its_reference_is_never_served(
         f"{service_url}/predict?model=drifted", json={"points": [[0, 0]]}, timeout=30
     )
     assert response.json()["version"] == good
+
+
+def test_the_gate_and_the_service_measure_the_same_change(service_url, registry_path):
+    registry = Registry(registry_path)
+    production = publish_network(registry, "gated", seed=41)
+    registry.set_alias("gated", "production", production)
+    candidate = publish_network(registry, "gated", seed=42)
+    decision = promote_if_better(registry, "gated", candidate, max_boundary_change=0.0)
+    assert decision["promoted"] is False
+    assert decision["refused_by"] == ["boundary_change"]
+    change = decision["boundary_change"]
+    x_min, x_max, y_min, y_max = change["bounds"]
+    grid = {"x_min": x_min, "x_max": x_max, "y_min": y_min, "y_max": y_max}
+    grid |= {"nx": change["nx"], "ny": change["ny"]}
+
+    answers = []
+
+    def answered() -> bool:
+        # a worker that has not polled since the publish answers 404: ask again
+        response = requests.post(
+            f"{service_url}/boundary/diff",
+            params={"model": "gated", "a": "production", "b": candidate},
+            json=grid,
+            timeout=30,
+        )
+        answers.append(response)
+        return response.status_code == 200
+
+    wait_until(answered, "both versions known")
+    body = answers[-1].json()
+    assert body["a"] == production
+    assert body["changed_fraction"] == change["changed_fraction"] > 0
