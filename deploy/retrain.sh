@@ -10,7 +10,12 @@
 # Settings: SCRATCHNET_REGISTRY, SCRATCHNET_DEFAULT_MODEL (the model to train),
 # RETRAIN_INTERVAL_SECONDS (default 86400, nightly), RETRAIN_ARGS (extra
 # `python -m trainer train` options, e.g. "--hidden 5 --optimizer adam"),
-# RETRAIN_TOLERANCE (accuracy a new version may lose and still be promoted).
+# RETRAIN_TOLERANCE (accuracy a new version may lose and still be promoted),
+# RETRAIN_MAX_BOUNDARY_CHANGE (share of production's grid a new version may relabel
+# and still be promoted; unset: no such test), RETRAIN_METRICS_FILE (a Prometheus
+# text file counting the gate's decisions, for node_exporter's textfile collector),
+# RETRAIN_CONFIG (a TOML file of train
+# options, e.g. `preset = "tutorial"`; RETRAIN_ARGS and the flags below win over it).
 set -eu
 
 name="${SCRATCHNET_DEFAULT_MODEL:-moons}"
@@ -23,7 +28,8 @@ log() {
 # RETRAIN_ARGS is split on spaces on purpose: it carries several options.
 train() {
     # shellcheck disable=SC2086
-    python -m trainer train --name "$name" ${RETRAIN_ARGS:-} "$@"
+    python -m trainer train --name "$name" \
+        ${RETRAIN_CONFIG:+--config "$RETRAIN_CONFIG"} ${RETRAIN_ARGS:-} "$@"
 }
 
 seed() {
@@ -40,7 +46,10 @@ once() {
     # fixed seed every run would reproduce the same weights.
     status=0
     train --seed "$(date +%s)" --promote-if-better \
-        ${RETRAIN_TOLERANCE:+--tolerance "$RETRAIN_TOLERANCE"} || status=$?
+        ${RETRAIN_TOLERANCE:+--tolerance "$RETRAIN_TOLERANCE"} \
+        ${RETRAIN_MAX_BOUNDARY_CHANGE:+--max-boundary-change "$RETRAIN_MAX_BOUNDARY_CHANGE"} \
+        ${RETRAIN_METRICS_FILE:+--metrics-file "$RETRAIN_METRICS_FILE"} \
+        || status=$?
     case "$status" in
         0) log "new version of $name promoted" ;;
         3) log "new version of $name published but not promoted: production kept" ;;

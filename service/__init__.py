@@ -54,7 +54,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     # werkzeug refuses bigger bodies even when they arrive without a Content-Length
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     store = ModelStore(
-        open_registry(settings.registry, settings.cache_dir),
+        open_registry(
+            settings.registry,
+            settings.cache_dir,
+            reference_tolerance=settings.reference_tolerance,
+        ),
         settings.default_model,
         version_cache_size=settings.version_cache_size,
         events=metrics.StoreEvents(),

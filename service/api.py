@@ -10,7 +10,7 @@ X-Model-Version headers always.
 
 from flask import Blueprint, Response, current_app, request
 
-from service import handlers, metrics
+from service import boundary_diff, handlers, metrics
 from service.errors import ApiError
 from service.fastpath import methods_by_path
 from service.handlers import Context, Reply, json_reply, query
@@ -20,6 +20,11 @@ for _path, _methods in methods_by_path().items():
     # no view: service.fastpath answers every method a hot rule matches (HEAD with
     # GET); Flask only ever answers OPTIONS on it, or a 405 for other methods
     bp.add_url_rule(_path, endpoint=_path.strip("/"), methods=_methods)
+
+
+@bp.route("/boundary/diff", methods=["GET", "POST"])
+def diff() -> Response:
+    return _response(boundary_diff.boundary_diff(request.environ, _context()))
 
 
 @bp.get("/models")
@@ -32,6 +37,7 @@ def models() -> Response:
             "versions": list(state.versions),
             "aliases": state.aliases,
             "served_version": state.served.version if state.served else None,
+            "served_reference": _reference_status(state.served),
             "failed_versions": [
                 {"version": version, "error": failure.reason}
                 for version, failure in sorted(state.failures.items())
@@ -96,6 +102,14 @@ def openapi() -> Response:
     return Response(
         current_app.extensions["scratchnet.openapi"], content_type="application/json"
     )
+
+
+def _reference_status(served: object) -> str | None:
+    """How the served version's reference predictions fared on load: "verified",
+    or "absent" for a schema-1 version that has none; None when nothing is served."""
+    if served is None:
+        return None
+    return "absent" if served.loaded.reference_difference is None else "verified"
 
 
 def _context() -> Context:

@@ -21,6 +21,7 @@ from trainer.errors import (
     StoreUnavailableError,
     VerificationError,
 )
+from trainer.registry.reference import ReferenceMismatchError
 from trainer.registry.storage import IgnoredEntry
 
 log = logging.getLogger("scratchnet.store")
@@ -34,6 +35,7 @@ class Events(Protocol):
     def verification_failed(self, name: str, version: int) -> None: ...
 
     def registry_failed(self, name: str) -> None: ...
+    def reference_mismatch(self, name: str, version: int) -> None: ...
 
 
 class _NoEvents:
@@ -44,6 +46,9 @@ class _NoEvents:
         pass
 
     def registry_failed(self, name: str) -> None:
+        pass
+
+    def reference_mismatch(self, name: str, version: int) -> None:
         pass
 
 
@@ -107,6 +112,8 @@ class Catalog:
                 extra={"model": name, "version": number, "error": str(exc)},
             )
             self._events.verification_failed(name, number)
+            if isinstance(exc, ReferenceMismatchError):
+                self._events.reference_mismatch(name, number)
             failure = Failed(str(exc), stamp)
             self.failed.remember(name, number, failure)
             return failure

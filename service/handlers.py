@@ -87,7 +87,7 @@ def boundary(environ: dict, context: Context) -> Reply:
     limits = (settings.max_grid_cells, settings.max_abs_feature)
     if environ.get("REQUEST_METHOD") == "POST":
         fields = query(environ, MODEL_CHOICE, _POST_GRID_HINT)
-        grid_request = _grid_body(environ, settings, limits)
+        grid_request = grid_body(environ, settings, limits)
     else:
         fields = query(environ, MODEL_CHOICE + GRID_FIELDS)
         grid_fields = {k: v for k, v in fields.items() if k not in MODEL_CHOICE}
@@ -116,7 +116,7 @@ def boundary(environ: dict, context: Context) -> Reply:
 _POST_GRID_HINT = "; POST /boundary takes the grid fields in its JSON body"
 
 
-def _grid_body(
+def grid_body(
     environ: dict, settings: Settings, limits: tuple[int, float]
 ) -> GridRequest:
     # every field is optional, so a POST without a body asks for the defaults; a body

@@ -82,6 +82,13 @@ REGISTRY_FAILURES = Counter(
     ["model"],
     registry=_REGISTRY,
 )
+REFERENCE_MISMATCHES = Counter(
+    "scratchnet_model_reference_mismatches",
+    "Versions refused because their weights did not reproduce the manifest's "
+    "reference predictions (also counted in verification failures).",
+    ["model", "version"],
+    registry=_REGISTRY,
+)
 SERVED_VERSION = Gauge(
     "scratchnet_served_version",
     "The version each model is served at (highest across live workers).",
@@ -104,6 +111,9 @@ class StoreEvents:
 
     def registry_failed(self, name: str) -> None:
         REGISTRY_FAILURES.labels(name).inc()
+
+    def reference_mismatch(self, name: str, version: int) -> None:
+        REFERENCE_MISMATCHES.labels(name, str(version)).inc()
 
 
 # How long a worker's per-request samples may wait in memory before its files (what

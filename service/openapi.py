@@ -106,6 +106,35 @@ def _document(settings: Settings) -> dict:
         },
     }
     boundary_errors = _errors("400", "404", "413", "503")
+    diff_params = [
+        model_params[0],
+        *(
+            {**_query(side, version_schema, f"Version {side}: a number or an alias."),
+             "required": True}
+            for side in ("a", "b")
+        ),
+    ]  # fmt: skip
+    diff_ok = {
+        "description": "Where the two versions' labels differ, cell by cell.",
+        "content": {
+            "application/json": {"schema": _ref("BoundaryDiff")},
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"},
+                "description": "A .npy file: uint8, 1 where the label changed, "
+                "shape (ny, nx).",
+            },
+            "image/png": {
+                "schema": {"type": "string", "format": "binary"},
+                "description": "b's regions, changed cells in red, a's boundary in "
+                "black and b's in white.",
+            },
+        },
+    }
+    diff_text = (
+        " The two versions must take the same features and have the same classes, "
+        "else a 400 (incomparable_versions). Bounds default to the union of both "
+        f"versions' data extents plus {MARGIN:g}."
+    )
     return {
         "openapi": "3.0.3",
         "info": {
@@ -172,6 +201,39 @@ def _document(settings: Settings) -> dict:
                     },
                     "responses": {
                         "200": boundary_ok,
+                        **_errors("400", "404", "413", "415", "503"),
+                    },
+                },
+            },
+            "/boundary/diff": {
+                "get": {
+                    "summary": "Grid cells whose label differs between two versions.",
+                    "description": diff_text.strip(),
+                    "parameters": diff_params
+                    + [
+                        _query(name, schema, None)
+                        for name, schema in grid_fields.items()
+                    ],
+                    "responses": {"200": diff_ok, **boundary_errors},
+                },
+                "post": {
+                    "summary": "The same diff; the grid fields in a JSON body.",
+                    "description": diff_text.strip(),
+                    "parameters": diff_params,
+                    "requestBody": {
+                        "required": False,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": grid_fields,
+                                    "additionalProperties": False,
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": diff_ok,
                         **_errors("400", "404", "413", "415", "503"),
                     },
                 },

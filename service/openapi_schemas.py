@@ -93,6 +93,27 @@ def schemas(settings: Settings, number: dict) -> dict:
                 },
             },
         },
+        "BoundaryDiff": {
+            "type": "object",
+            "required": ["model", "a", "b", "x", "y", "changed_fraction", "changed"],
+            "properties": {
+                "model": {"type": "string"},
+                "a": {"type": "integer"},
+                "b": {"type": "integer"},
+                "x": {"type": "array", "items": {"type": "number"}},
+                "y": {"type": "array", "items": {"type": "number"}},
+                "changed_fraction": {"type": "number", "minimum": 0, "maximum": 1},
+                "changed": {
+                    "type": "array",
+                    "description": "ny rows of nx cells: 1 where the label changed; "
+                    "row j is y[j].",
+                    "items": {
+                        "type": "array",
+                        "items": {"type": "integer", "enum": [0, 1]},
+                    },
+                },
+            },
+        },
         "DataSample": {
             "type": "object",
             "required": [
@@ -147,6 +168,14 @@ def schemas(settings: Settings, number: dict) -> dict:
                                 "additionalProperties": {"type": "integer"},
                             },
                             "served_version": {"type": "integer", "nullable": True},
+                            "served_reference": {
+                                "type": "string",
+                                "enum": ["verified", "absent"],
+                                "nullable": True,
+                                "description": "The served version's reference "
+                                "predictions: recomputed and matched on load, or "
+                                "absent (a schema-1 manifest has none).",
+                            },
                             "failed_versions": {
                                 "type": "array",
                                 "items": {

@@ -6,6 +6,7 @@ class, one colour per class. Written with zlib from the standard library.
 
 import struct
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -23,18 +24,24 @@ PALETTE = (
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def encode_indexed(indices: np.ndarray, n_colors: int) -> bytes:
+def encode_indexed(
+    indices: np.ndarray,
+    n_colors: int,
+    colors: Sequence[tuple[int, int, int]] | None = None,
+) -> bytes:
     """PNG bytes of an image whose pixels are palette indices.
 
     Parameters
     ----------
     indices : (height, width) integer array; row 0 is the top of the image
     n_colors : palette size (classes beyond the palette reuse its colours cyclically)
+    colors : the palette's colours (default: PALETTE, cyclically)
     """
     height, width = indices.shape
     n_colors = max(1, min(n_colors, 256))
+    colors = colors or PALETTE
     palette = bytes(
-        channel for i in range(n_colors) for channel in PALETTE[i % len(PALETTE)]
+        channel for i in range(n_colors) for channel in colors[i % len(colors)]
     )
     # each scanline starts with its filter type; 0 = none (regions compress well anyway)
     rows = np.zeros((height, width + 1), dtype=np.uint8)

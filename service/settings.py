@@ -4,6 +4,7 @@ Kept apart so tests build `Settings(...)` directly and nothing reads the environ
 import time; every limit the API enforces is a field here, never a constant in a view.
 """
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -53,6 +54,9 @@ class Settings:
     # even on a 1 Gbit/s link; a 10,000-point /predict (426 KB, to 46%) costs more
     # CPU than it saves there (docs/benchmarks.md, bench/http_extras.py)
     gzip_min_bytes: int = 1024 * 1024
+    # how far a load may recompute a version's reference predictions from its
+    # manifest's; raise it only for a fleet whose numeric stack knowingly differs
+    reference_tolerance: float = 1e-9
 
     def __post_init__(self) -> None:
         _require(self.poll_seconds >= 0, "SCRATCHNET_POLL_SECONDS must be >= 0")
@@ -78,6 +82,10 @@ class Settings:
                 "scheme://host[:port] with no path, e.g. https://app.example.com, "
                 "or * for any",
             )
+        _require(
+            math.isfinite(self.reference_tolerance) and self.reference_tolerance >= 0,
+            "SCRATCHNET_REFERENCE_TOLERANCE must be a finite number >= 0",
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -148,4 +156,5 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "draining_file": ("SCRATCHNET_DRAINING_FILE", Path),
     "cors_origins": ("SCRATCHNET_CORS_ORIGINS", _origins),
     "gzip_min_bytes": ("SCRATCHNET_GZIP_MIN_BYTES", int),
+    "reference_tolerance": ("SCRATCHNET_REFERENCE_TOLERANCE", float),
 }

@@ -2,12 +2,13 @@
 path and the state left, one JSON line with --json, and nothing partial in the registry.
 
 The disk is a tmpfs of a few pages, filled to leave exactly k pages free: with none,
-the version itself cannot be written; with five, the version lands (weights.npz and
-manifest.json are a page each, the 200 points of data_sample.json three) and the
-promotion after it fails.
+the version itself cannot be written; with exactly the version's pages (weights.npz,
+manifest.json and data_sample.json, measured from the same run on a roomy disk), the
+version lands and the promotion after it fails.
 """
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -21,7 +22,6 @@ from trainer.registry import Registry
 PAGE = 4096
 NAME = "full"
 # what one version of the training run below takes on the tmpfs, in pages
-VERSION_PAGES = 5
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_no_room_for_the_version_publishes_nothing(small_disk, as_json):
 def test_no_room_for_the_promotion_says_the_version_is_published(small_disk, as_json):
     registry = small_disk / "registry"
     (registry / NAME).mkdir(parents=True)
-    fill_leaving(small_disk, VERSION_PAGES)
+    fill_leaving(small_disk, _version_pages(small_disk.parent / "roomy"))
     result = train(registry, *(["--json"] if as_json else []))
     message = _error_message(result, as_json)
     record("full_disk_promote", exit_code=result.returncode, message=message)
@@ -104,6 +104,14 @@ def test_no_room_for_the_promotion_says_the_version_is_published(small_disk, as_
     # the promotion that never landed is not in the rollback history either
     history = registry / NAME / "alias_history.jsonl"
     assert not history.exists() or history.read_text() == ""
+
+
+def _version_pages(roomy: Path) -> int:
+    """Pages the run's version takes: the same run published where there is room."""
+    assert train(roomy).returncode == 0
+    files = (roomy / NAME / "1").iterdir()
+    # + 64 bytes: the manifest's created_at and duration may print a little longer
+    return sum(math.ceil((f.stat().st_size + 64) / PAGE) for f in files)
 
 
 def _error_message(result: subprocess.CompletedProcess, as_json: bool) -> str:

@@ -7,6 +7,7 @@ Each takes the parsed arguments, does its work through `trainer.cli.training`,
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from trainer.errors import NotFoundError, VerificationError
 from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import STALE_SECONDS, Registry
 from trainer.registry.names import check_name
+from trainer.registry.reference import tolerance_from_env
 from trainer.registry.registry import check_writable_store
 from trainer.registry.storage import is_s3_url
 
@@ -51,7 +53,9 @@ def train(args: argparse.Namespace) -> int:
         from trainer.cli import report
 
         figures = report.train_report(result, Path(options.report), options.name)
-    outcome = training.publish(Registry(options.registry), options, result)
+    outcome = training.publish(open_registry(options.registry), options, result)
+    if options.metrics_file and outcome.gate is not None:
+        _count_gate(options, outcome)
     if options.json:
         _print_json(
             {
@@ -69,6 +73,26 @@ def train(args: argparse.Namespace) -> int:
     if options.promote_if_better and not outcome.promoted:
         return EXIT_NOT_PROMOTED
     return EXIT_OK
+
+
+def _count_gate(options: RunOptions, outcome: "PublishOutcome") -> None:
+    """Add the decision to --metrics-file; a failure there is a warning, never a
+    change of the run's outcome (the version is published, the gate has decided)."""
+    from trainer.cli import gate_metrics
+
+    try:
+        gate_metrics.record(
+            Path(options.metrics_file),
+            options.name,
+            outcome.promoted,
+            outcome.gate.get("refused_by", []),
+        )
+    except (OSError, VerificationError) as exc:
+        print(
+            f"trainer: warning: cannot update --metrics-file "
+            f"{options.metrics_file!r}: {exc}",
+            file=sys.stderr,
+        )
 
 
 def _options(
@@ -127,7 +151,16 @@ def _check_writable_directory(what: str, directory: Path) -> None:
 
 
 def _registry(args: argparse.Namespace) -> Registry:
-    return Registry(getattr(args, "registry", None) or default_registry())
+    return open_registry(getattr(args, "registry", None) or default_registry())
+
+
+def open_registry(root: str | Path) -> Registry:
+    """The registry at `root`, loading with $SCRATCHNET_REFERENCE_TOLERANCE."""
+    try:
+        tolerance = tolerance_from_env()
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
+    return Registry(root, reference_tolerance=tolerance)
 
 
 def _train_summary(
@@ -147,12 +180,21 @@ def _train_summary(
     gate = outcome.gate
     if gate and gate["production_accuracy"] is not None:
         verdict = "promoted" if outcome.promoted else "NOT promoted, production kept"
+        if gate.get("refused_by"):
+            verdict += f" (refused by: {', '.join(gate['refused_by'])})"
         lines.append(
             f"quality gate: v{outcome.version} {gate['candidate_accuracy']:.3f} vs "
             f"production v{gate['production_version']} "
             f"{gate['production_accuracy']:.3f} - tolerance {gate['tolerance']}: "
             f"{verdict}"
         )
+        change = gate.get("boundary_change")
+        if change is not None:
+            lines.append(
+                f"boundary change against v{change['against_version']}: "
+                f"{change['changed_fraction']:.2%} of {change['nx']}x{change['ny']} "
+                f"cells (limit {gate['max_boundary_change']:.2%})"
+            )
     if outcome.promoted:
         lines.append(f"production -> v{outcome.version}")
     lines += [f"wrote {path}" for path in figures]
@@ -164,17 +206,20 @@ def sweep(args: argparse.Namespace) -> int:
     from trainer.cli import sweep as hidden_sweep
 
     options = _options(args, {"hidden": TUTORIAL_SIZES}, publishes=args.publish)
-    entries = hidden_sweep.run(
-        options.recipe, jobs=args.jobs, scheduler=getattr(args, "scheduler", None)
+    entries, baseline = hidden_sweep.run(
+        options.recipe,
+        jobs=args.jobs,
+        scheduler=getattr(args, "scheduler", None),
+        with_baseline=bool(options.report),
     )
     figure = None
     if options.report:
         from trainer.cli import report
 
-        figure = report.sweep_report(entries, Path(options.report))
+        figure = report.sweep_report(entries, Path(options.report), baseline)
     if args.publish:
         entries = hidden_sweep.publish(
-            Registry(options.registry), options.name, entries
+            open_registry(options.registry), options.name, entries
         )
     if options.json:
         _print_json({"sweep": [entry.row() for entry in entries]})
@@ -210,6 +255,8 @@ def list_models(args: argparse.Namespace) -> int:
                     hidden_layer_sizes=manifest["architecture"]["hidden_layer_sizes"],
                     validation_accuracy=manifest["metrics"].get("validation_accuracy"),
                     created_at=manifest["created_at"],
+                    # verified when present: read_manifest recomputed it
+                    reference="verified" if "reference" in manifest else "absent",
                 )
             row["aliases"] = sorted(a for a, v in aliases.items() if v == version)
             versions.append(row)
@@ -254,9 +301,10 @@ def _version_line(row: dict[str, Any]) -> str:
     accuracy = row["validation_accuracy"]
     shown = "n/a" if accuracy is None else f"{accuracy:.3f}"
     hidden = str(row["hidden_layer_sizes"])
+    unchecked = "  no reference" if row["reference"] == "absent" else ""
     return (
         f"v{row['version']:<4} {row['kind']:<6} hidden={hidden:<8} "
-        f"val_acc={shown}  {row['created_at']}  {marks}"
+        f"val_acc={shown}  {row['created_at']}{unchecked}  {marks}"
     ).rstrip()
 
 
@@ -286,13 +334,60 @@ def _highest_verified(registry: Registry, name: str) -> int | None:
 
 
 def promote(args: argparse.Namespace) -> int:
-    """Point an alias at an existing version that verifies."""
+    """Point an alias at an existing version that verifies; with
+    --max-boundary-change, only if it changes at most that share of the alias's
+    current version's grid (exit 3 otherwise)."""
     registry = _registry(args)
+    limit = args.max_boundary_change
+    if limit is not None:
+        limit = parse_option("max_boundary_change", limit)
     version = registry.resolve(args.name, args.version)  # unknown: exit 2
     before = registry.aliases(args.name).get(args.alias)
+    if limit is not None and before is not None and before != version:
+        from trainer.registry.promotion import measure_change
+
+        change = measure_change(
+            registry.load(args.name, before), registry.load(args.name, version)
+        )
+        if change["changed_fraction"] > limit:
+            print(
+                f"{args.name}: {args.alias} kept at v{before}: v{version} changes "
+                f"{change['changed_fraction']:.2%} of its grid, over the limit "
+                f"{limit:.2%} (--max-boundary-change)"
+            )
+            return EXIT_NOT_PROMOTED
     registry.set_alias(args.name, args.alias, version)
     print(f"{args.name}: {args.alias} -> v{version} (was {_v(before)})")
     return EXIT_OK
+
+
+def diff(args: argparse.Namespace) -> int:
+    """The share of grid cells whose label differs between two versions."""
+    from trainer.registry.boundary_change import boundary_change, summary
+
+    registry = _registry(args)
+    for side in ("nx", "ny"):
+        if not 1 <= getattr(args, side) <= MAX_DIFF_SIDE:
+            raise OptionError(f"--{side} must be from 1 to {MAX_DIFF_SIDE}")
+    a = registry.load(args.name, args.a)
+    b = registry.load(args.name, args.b)
+    bounds, mask = boundary_change(a, b, nx=args.nx, ny=args.ny)
+    result = summary(a, b, bounds, mask)
+    if args.json:
+        _print_json(result)
+        return EXIT_OK
+    x_min, x_max, y_min, y_max = result["bounds"]
+    print(
+        f"{args.name} v{a.version} -> v{b.version}: {result['changed_fraction']:.2%} "
+        f"of the {result['nx']}x{result['ny']} grid changes label "
+        f"({result['changed_cells']} cells; x {x_min:g}..{x_max:g}, "
+        f"y {y_min:g}..{y_max:g})"
+    )
+    return EXIT_OK
+
+
+# cells per side of `diff`'s grid: 2000 x 2000 is the service's limit too
+MAX_DIFF_SIDE = 2000
 
 
 def rollback(args: argparse.Namespace) -> int:

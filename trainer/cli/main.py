@@ -33,6 +33,7 @@ from trainer.errors import (
 )
 from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import STALE_SECONDS
+from trainer.registry.boundary_change import IncomparableError
 
 BAD_INPUT = (
     OptionError,
@@ -42,6 +43,7 @@ BAD_INPUT = (
     NotFoundError,
     # an s3:// URL without a bucket, a missing bucket, refused credentials
     StoreConfigError,
+    IncomparableError,
 )
 
 
@@ -211,6 +213,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_name(promote)
     promote.add_argument("--version", required=True, help="version number to promote")
     promote.add_argument("--alias", default="production", help="(production)")
+    promote.add_argument(
+        "--max-boundary-change",
+        metavar="F",
+        help="refuse (exit 3) if more than this share of the grid over the alias's "
+        "current version's data extent changes label",
+    )
+
+    diff = _command(
+        subparsers,
+        "diff",
+        commands.diff,
+        "the share of grid cells whose label differs between two versions",
+    )
+    _add_name(diff)
+    diff.add_argument("a", help="version number or alias")
+    diff.add_argument("b", help="version number or alias")
+    for side, what in (("nx", "columns"), ("ny", "rows")):
+        diff.add_argument(f"--{side}", type=int, default=200, help=f"grid {what} (200)")
+    diff.add_argument("--json", action="store_true", help="print JSON")
 
     rollback = _command(
         subparsers,

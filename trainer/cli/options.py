@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from trainer.cli import heldout
 from trainer.cli.values import TEXT, OptionError, hidden_sizes, parse_value
 from trainer.data.baseline import DEFAULT_BASELINE_SAMPLES
 from trainer.nn.hyperparameters import (
@@ -61,6 +62,9 @@ class Recipe:
     preset_params: Mapping[str, Any] = field(default_factory=dict)
     # the training points the logistic-regression baseline is fitted on, at most
     baseline_samples: int = DEFAULT_BASELINE_SAMPLES
+    # a separate held-out dataset (--validation-data SPEC): the model is then fitted
+    # on every point of `dataset` and `holdout_fraction` is not used
+    validation_data: str | None = None
 
     @property
     def seed(self) -> int:
@@ -96,6 +100,10 @@ class RunOptions:
     report: str | None
     json: bool
     print_every: int
+    # the gate's second test: the share of production's grid that may change label
+    max_boundary_change: float | None = None
+    # where the gate's decisions are counted for Prometheus (textfile collector)
+    metrics_file: str | None = None
 
 
 _RECIPE_FIELDS = frozenset(f.name for f in fields(Recipe))
@@ -179,6 +187,11 @@ OPTIONS = (
     Option("--validation-fraction", "F", Rule(float, low=0, high=1, strict=True), 0.2,
            "share held out for validation ({default})",
            attribute="holdout_fraction"),
+    Option("--validation-data", "SPEC", heldout.parse_spec, None,
+           "score on this separate dataset instead of a split, spelt like --dataset "
+           "(generated ones may add :samples=N,noise=X,seed=N; default seed: --seed "
+           "+ 1); the model then fits on all of --dataset. --preset tutorial: "
+           "DATASET:seed=1", attribute="validation_data"),
     Option("--baseline-samples", "N", POSITIVE_INT, DEFAULT_BASELINE_SAMPLES,
            "fit the baseline on at most N training points, stratified ({default})",
            attribute="baseline_samples"),
@@ -196,6 +209,13 @@ OPTIONS = (
            "otherwise publish unpromoted and exit 3", attribute="promote_if_better"),
     Option("--tolerance", "ACC", NON_NEGATIVE, 0.0,
            "accuracy the gate forgives ({default})", attribute="tolerance"),
+    Option("--max-boundary-change", "F", Rule(float, low=0, high=1), None,
+           "with --promote-if-better: refuse when more than this share of the grid "
+           "over production's data extent changes label (off)",
+           attribute="max_boundary_change"),
+    Option("--metrics-file", "FILE", TEXT, None,
+           "with --promote-if-better: count the gate's decision in this Prometheus "
+           "text file (node_exporter's textfile collector)", attribute="metrics_file"),
     Option("--print-every", "N", Rule(int, low=0), 1000,
            "print the loss every N epochs, 0 for never ({default}, as the tutorial)",
            attribute="print_every"),
@@ -286,6 +306,12 @@ def resolve(
         raise OptionError("choose one of --promote and --promote-if-better")
     if merged["kind"] == "logreg" and merged["preset"]:
         raise OptionError("--preset applies to --kind mlp only")
+    for gated in ("max_boundary_change", "metrics_file"):
+        if merged[gated] is not None and not merged["promote_if_better"]:
+            raise OptionError(
+                f"--{gated.replace('_', '-')} goes with --promote-if-better"
+            )
+    _held_out_data(merged, chosen)
     params = {option.param: merged[option.key] for option in OPTIONS if option.param}
     recipe = Recipe(
         **{
@@ -304,6 +330,31 @@ def resolve(
             if option.attribute and not option.fits
         },
     )
+
+
+def _held_out_data(merged: dict[str, Any], chosen: dict[str, Any]) -> None:
+    """Settle `validation_data` in `merged`: the option, the preset's, or none."""
+    if merged["validation_data"] is not None:
+        if "validation_fraction" in chosen:
+            raise OptionError(
+                "choose one of --validation-data (a separate dataset) and "
+                "--validation-fraction (a split of --dataset)"
+            )
+        return
+    if merged["preset"] != "tutorial":
+        return
+    # the tutorial fits on every point, so it is scored on a separate dataset
+    if "validation_fraction" in chosen:
+        raise OptionError(
+            "--preset tutorial fits on every point of --dataset; it is scored on "
+            "--validation-data (default DATASET:seed=1), not a --validation-fraction"
+        )
+    merged["validation_data"] = heldout.preset_spec(merged["dataset"])
+    if merged["validation_data"] is None:
+        raise OptionError(
+            "--preset tutorial fits on every point of a CSV dataset: give the "
+            "points to score it on with --validation-data csv:PATH"
+        )
 
 
 def _preset_options(preset: str | None) -> tuple[dict[str, Any], dict[str, Any]]:

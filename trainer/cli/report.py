@@ -56,29 +56,46 @@ def train_report(result: TrainedModel, directory: Path, name: str) -> list[Path]
     return written
 
 
-def sweep_report(entries: Sequence[Any], directory: Path) -> Path:
-    """A grid of decision boundaries, one panel per hidden size, as in the tutorial.
+def sweep_report(
+    entries: Sequence[Any], directory: Path, baseline: TrainedModel | None = None
+) -> Path:
+    """The tutorial's figures on one page: the logistic-regression baseline first,
+    then one panel per hidden size, each over its training points.
 
     `entries` are `trainer.cli.sweep.SweepEntry`; writes `sweep-boundaries.png`.
+    Validation points are drawn only when they are a split of the same data (a
+    separate --validation-data set would hide the points the model was fitted on).
     """
-    if entries and entries[0].result.X_train.shape[1] != 2:
-        raise OptionError("--report draws decision boundaries of 2-feature data only")
-    figure_class = _figure_class()
     directory.mkdir(parents=True, exist_ok=True)
-    n_rows = math.ceil(len(entries) / 2)
-    figure = figure_class(figsize=(12, 4.2 * n_rows), layout="constrained")
-    for i, entry in enumerate(entries):
-        axes = figure.add_subplot(n_rows, 2, i + 1)
-        metrics = entry.result.metrics
-        title = (
-            f"Hidden layer size {entry.hidden}: train {metrics['train_accuracy']:.3f}, "
-            f"validation {metrics['validation_accuracy']:.3f}"
-        )
-        _draw_boundary(axes, entry.result, title)
+    figure = sweep_figure(entries, baseline)
     return _save(figure, directory / "sweep-boundaries.png")
 
 
-def _draw_boundary(axes: Any, result: TrainedModel, title: str) -> None:
+def sweep_figure(entries: Sequence[Any], baseline: TrainedModel | None = None) -> Any:
+    """The figure `sweep_report` writes (a matplotlib Figure), baseline first."""
+    if entries and entries[0].result.X_train.shape[1] != 2:
+        raise OptionError("--report draws decision boundaries of 2-feature data only")
+    figure_class = _figure_class()
+    panels = [(f"Hidden layer size {e.hidden}", e.result) for e in entries]
+    if baseline is not None:
+        panels.insert(0, ("Logistic regression (baseline)", baseline))
+    n_rows = math.ceil(len(panels) / 2)
+    figure = figure_class(figsize=(12, 4.2 * n_rows), layout="constrained")
+    for i, (name, result) in enumerate(panels):
+        axes = figure.add_subplot(n_rows, 2, i + 1)
+        metrics = result.metrics
+        title = (
+            f"{name}: train {metrics['train_accuracy']:.3f}, "
+            f"validation {metrics['validation_accuracy']:.3f}"
+        )
+        split = result.manifest_fields["training"]["validation"]["source"] == "split"
+        _draw_boundary(axes, result, title, validation=split)
+    return figure
+
+
+def _draw_boundary(
+    axes: Any, result: TrainedModel, title: str, validation: bool = True
+) -> None:
     """Decision regions on a grid, training points (dots) and validation (crosses)."""
     X = np.vstack([result.X_train, result.X_validation])
     (x_min, y_min), (x_max, y_max) = X.min(axis=0) - MARGIN, X.max(axis=0) + MARGIN
@@ -102,15 +119,16 @@ def _draw_boundary(axes: Any, result: TrainedModel, title: str) -> None:
         label="training",
         **style,
     )
-    axes.scatter(
-        *result.X_validation.T,
-        c=class_indices(result.y_validation, result.classes),
-        s=40,
-        marker="X",
-        linewidths=0.7,
-        label="validation",
-        **style,
-    )
+    if validation:
+        axes.scatter(
+            *result.X_validation.T,
+            c=class_indices(result.y_validation, result.classes),
+            s=40,
+            marker="X",
+            linewidths=0.7,
+            label="validation",
+            **style,
+        )
     axes.set(xlim=(x_min, x_max), ylim=(y_min, y_max), title=title)
     axes.title.set_fontsize(10)
     legend = axes.legend(loc="lower right", fontsize=8)

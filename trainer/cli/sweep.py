@@ -44,10 +44,17 @@ class SweepEntry:
 
 
 def run(
-    recipe: Recipe, jobs: int = -1, scheduler: str | None = None
-) -> list[SweepEntry]:
+    recipe: Recipe,
+    jobs: int = -1,
+    scheduler: str | None = None,
+    with_baseline: bool = False,
+) -> tuple[list[SweepEntry], training.TrainedModel | None]:
     """Train a one-hidden-layer network for each of the recipe's hidden sizes, on
-    this machine's cores or on the dask cluster of `scheduler`."""
+    this machine's cores or on the dask cluster of `scheduler`.
+
+    With `with_baseline`, also the logistic-regression baseline as a model of its own
+    (the tutorial's first figure), fitted on the same data.
+    """
     if recipe.kind != "mlp":
         raise OptionError("sweep compares networks: --kind must be mlp")
     if jobs == 0:
@@ -60,10 +67,14 @@ def run(
         timed = Parallel(n_jobs=jobs)(
             delayed(_fit_timed)(run, prepared) for run in runs
         )
-    return [
+    entries = [
         SweepEntry(size, result, seconds)
         for size, (result, seconds) in zip(sizes, timed, strict=True)
     ]
+    baseline = None
+    if with_baseline:
+        baseline = training.fit(replace(recipe, kind="logreg"), prepared=prepared)
+    return entries, baseline
 
 
 def publish(
@@ -79,6 +90,7 @@ def publish(
                 entry.result.intercepts,
                 entry.result.manifest_fields,
                 entry.result.files,
+                probe_sample=entry.result.X_train,
             ),
         )
         for entry in entries

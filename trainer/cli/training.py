@@ -17,6 +17,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegressionCV
 from threadpoolctl import threadpool_limits
 
+from trainer.cli import heldout
 from trainer.cli.options import Recipe, RunOptions
 from trainer.data.baseline import (
     BASELINE_PARAMS,
@@ -29,12 +30,17 @@ from trainer.data.datasets import (
     load_dataset,
     train_validation_split,
 )
-from trainer.errors import StorageError, TrainingError
+from trainer.errors import (
+    NotFoundError,
+    StorageError,
+    TrainingError,
+    VerificationError,
+)
 from trainer.nn import network
 from trainer.nn.classifier import ScratchNetClassifier
 from trainer.registry import Registry
 from trainer.registry.manifest import downsample_loss_curve
-from trainer.registry.promotion import PRODUCTION, promote_if_better
+from trainer.registry.promotion import PRODUCTION, measure_change, promote_if_better
 from trainer.registry.sample import SAMPLE_FILE, build_sample, sample_bytes
 
 Array = np.ndarray
@@ -103,10 +109,13 @@ class Prepared:
     baseline_seconds: float
     # the training points the baseline was fitted on (at most --baseline-samples)
     baseline_samples: int
+    # what the metrics are measured on, as the manifest records it
+    validation: dict[str, Any] = field(default_factory=dict)
 
 
 def prepare(recipe: Recipe) -> Prepared:
-    """Load the data, hold out a validation split, fit the baseline on the rest.
+    """Load the data, hold out a validation split (or load --validation-data), fit
+    the baseline on the training points.
 
     Raises DataError for unusable data.
     """
@@ -117,9 +126,24 @@ def prepare(recipe: Recipe) -> Prepared:
         n_classes=recipe.classes,
         seed=recipe.seed,
     )
-    X_train, X_val, y_train, y_val = train_validation_split(
-        dataset.X, dataset.y, recipe.holdout_fraction, seed=recipe.seed
-    )
+    if recipe.validation_data is None:
+        X_train, X_val, y_train, y_val = train_validation_split(
+            dataset.X, dataset.y, recipe.holdout_fraction, seed=recipe.seed
+        )
+        validation = {"source": "split", "fraction": recipe.holdout_fraction}
+    else:
+        held_out = heldout.load(
+            recipe.validation_data,
+            samples=recipe.samples,
+            noise=recipe.noise,
+            classes=recipe.classes,
+            seed=recipe.seed,
+        )
+        heldout.check_compatible(dataset, held_out, recipe.validation_data)
+        # every point, in the dataset's order: the tutorial's full-batch run
+        X_train, y_train = dataset.X, dataset.y
+        X_val, y_val = held_out.X, held_out.y
+        validation = {"source": "dataset", "dataset": held_out.spec}
     started = time.perf_counter()
     # a stratified subsample: the baseline's cost stops growing with the data, and
     # it is still scored on the full validation split
@@ -129,7 +153,15 @@ def prepare(recipe: Recipe) -> Prepared:
     baseline = fit_baseline(X_base, y_base, seed=recipe.seed)
     seconds = time.perf_counter() - started
     return Prepared(
-        dataset.spec, X_train, X_val, y_train, y_val, baseline, seconds, len(y_base)
+        dataset.spec,
+        X_train,
+        X_val,
+        y_train,
+        y_val,
+        baseline,
+        seconds,
+        len(y_base),
+        validation,
     )
 
 
@@ -200,8 +232,12 @@ def fit(
             "n_train": int(len(y_train)),
             "n_validation": int(len(y_val)),
             "baseline_samples": int(prepared.baseline_samples),
-            # the manifest's name for the held-out share (--validation-fraction)
-            "validation_fraction": recipe.holdout_fraction,
+            # the manifest's name for the held-out share (--validation-fraction);
+            # null when a separate dataset was used (`validation`)
+            "validation_fraction": (
+                recipe.holdout_fraction if recipe.validation_data is None else None
+            ),
+            "validation": prepared.validation,
             "seed": recipe.seed,
             "preset": recipe.preset,
             "optimizer": optimizer,
@@ -238,13 +274,19 @@ def publish(
     production is unchanged, which is what a retry or a manual promote needs to know.
     """
     where = Path(registry.root) / options.name
+    fields = result.manifest_fields
+    if options.promote_if_better and options.max_boundary_change is not None:
+        # measured before publishing, so the version's own manifest records it (the
+        # gate measures again if production moves before it decides)
+        fields = {**fields, **_boundary_record(registry, options.name, result)}
     try:
         version = registry.publish(
             options.name,
             result.coefs,
             result.intercepts,
-            result.manifest_fields,
+            fields,
             result.files,
+            probe_sample=result.X_train,
         )
     except OSError as exc:
         raise StorageError(
@@ -256,7 +298,13 @@ def publish(
             registry.set_alias(options.name, PRODUCTION, version)
             return PublishOutcome(options.name, version, promoted=True)
         if options.promote_if_better:
-            gate = promote_if_better(registry, options.name, version, options.tolerance)
+            gate = promote_if_better(
+                registry,
+                options.name,
+                version,
+                options.tolerance,
+                options.max_boundary_change,
+            )
             return PublishOutcome(options.name, version, gate["promoted"], gate)
     except OSError as exc:
         raise StorageError(
@@ -266,6 +314,48 @@ def publish(
             f"--name {options.name} --version {version}`"
         ) from exc
     return PublishOutcome(options.name, version, promoted=False)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A fitted result seen as the registry's LoadedModel, before it has a version."""
+
+    name: str
+    manifest: dict[str, Any]
+    coefs: list[Array]
+    intercepts: list[Array]
+    activation: str | None
+    classes: list[Any]
+    n_features: int
+    version: str = "new"
+
+
+def _boundary_record(
+    registry: Registry, name: str, result: TrainedModel
+) -> dict[str, Any]:
+    """`{"boundary_change": ...}` against the current production, or {} if none is
+    served (or it does not verify: the gate then replaces it).
+
+    Raises IncomparableError (bad input, nothing published) when the new model's
+    features or classes differ from production's.
+    """
+    try:
+        current = registry.aliases(name).get(PRODUCTION)
+        if current is None:
+            return {}
+        production = registry.load(name, current)
+    except (NotFoundError, VerificationError):
+        return {}
+    candidate = _Candidate(
+        name,
+        result.manifest_fields,
+        result.coefs,
+        result.intercepts,
+        result.activation,
+        result.classes,
+        int(result.X_train.shape[1]),
+    )
+    return {"boundary_change": measure_change(production, candidate)}
 
 
 def _reason(exc: OSError) -> str:

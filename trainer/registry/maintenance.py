@@ -41,7 +41,7 @@ def check(registry: Reader, name: str) -> list[Problem]:
     problems = []
     for version in versions:
         try:
-            read_verified(registry.storage, name, version)
+            read_verified(registry.storage, name, version, registry.reference_tolerance)
         except RegistryError as exc:
             problems.append(Problem(name, f"v{version}", str(exc)))
     try:

@@ -9,7 +9,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -18,11 +18,14 @@ import numpy as np
 from trainer.errors import VerificationError
 from trainer.nn.activations import ACTIVATIONS
 from trainer.registry.artifact import WEIGHTS_FILE
+from trainer.registry.reference import validate_reference
 from trainer.registry.sample import SAMPLE_FILE
 
 Array = np.ndarray
 
-SCHEMA_VERSION = 1
+# 2 adds `reference` (required); 1 is still read: such a version has no reference
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 MANIFEST_FILE = "manifest.json"
 # a published version holds exactly its manifest and the files the manifest lists
 VERSION_FILES = frozenset({MANIFEST_FILE, WEIGHTS_FILE})
@@ -72,12 +75,28 @@ _FIELD_ORDER = (
     "metrics",
     "files",
     "trainer_version",
+    # last: the longest, and what people read least
+    "reference",
 )
 
 
 def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
-    """The manifest as written to disk: indented JSON for people, no NaN allowed."""
-    return (json.dumps(manifest, indent=2, allow_nan=False) + "\n").encode()
+    """The manifest as written to disk: indented JSON for people, no NaN allowed.
+
+    A list of numbers stays on one line (a reference point, a feature range): one
+    number a line made the reference hundreds of lines long. The digest is over the
+    canonical form, so the layout on disk is free.
+    """
+    text = json.dumps(manifest, indent=2, allow_nan=False)
+    return (_NUMBER_LIST.sub(_one_line, text) + "\n").encode()
+
+
+# an indented JSON array holding only numbers (strings never match: no quotes)
+_NUMBER_LIST = re.compile(r"\[\s*(-?[0-9][0-9.eE+-]*(?:,\s*-?[0-9][0-9.eE+-]*)*)\s*\]")
+
+
+def _one_line(match: re.Match[str]) -> str:
+    return "[" + ", ".join(v.strip() for v in match[1].split(",")) + "]"
 
 
 def manifest_digest(manifest: Mapping[str, Any]) -> str:
@@ -125,10 +144,10 @@ def _refuse_constant(constant: str) -> None:
 def validate_manifest(manifest: Mapping[str, Any]) -> None:
     """Raise VerificationError unless every field has the documented type and range."""
     schema = manifest.get("schema_version")
-    if schema != SCHEMA_VERSION or isinstance(schema, bool):
+    if schema not in READABLE_SCHEMAS or isinstance(schema, bool):
         raise VerificationError(
             f"{MANIFEST_FILE}: unknown schema_version {schema!r} "
-            f"(this trainer reads {SCHEMA_VERSION})"
+            f"(this trainer reads {', '.join(map(str, READABLE_SCHEMAS))})"
         )
     _expect(manifest, "name", str)
     _expect(manifest, "version", int, positive=True)
@@ -159,12 +178,38 @@ def validate_manifest(manifest: Mapping[str, Any]) -> None:
     if "loss_curve" in manifest:
         _validate_loss_curve(manifest["loss_curve"])
     _expect(manifest, "trainer_version", str)
+    n_classes = len(manifest["architecture"]["classes"])
+    if schema >= 2:
+        validate_reference(manifest.get("reference"), n_features, n_classes, _fail)
+    elif "reference" in manifest:
+        _fail("reference", "needs schema_version 2")
+    for key, validate in _OPTIONAL_SECTIONS.items():
+        if key in manifest:
+            validate(manifest[key])
     digest = manifest.get("manifest_digest")
     if digest != manifest_digest(manifest):
         raise VerificationError(
             f"{MANIFEST_FILE}: manifest_digest does not match its content "
             "(the manifest was edited or damaged)"
         )
+
+
+def _validate_boundary_change(record: Any) -> None:
+    """What the gate measured before publishing: the share of grid cells whose
+    label differs from production's (`--max-boundary-change`)."""
+    if not isinstance(record, dict):
+        _fail("boundary_change", "must be an object")
+    _expect(record, "against_version", int, positive=True, where="boundary_change.")
+    share = record.get("changed_fraction")
+    if not _is_finite_number(share) or not 0 <= share <= 1:
+        _fail("boundary_change.changed_fraction", "must be a number from 0 to 1")
+
+
+# optional sections, each with its check: one line per section, so sections added
+# by other features merge as one line each
+_OPTIONAL_SECTIONS: dict[str, Callable[[Any], None]] = {
+    "boundary_change": _validate_boundary_change,
+}
 
 
 def _validate_architecture(arch: Mapping[str, Any], kind: str) -> None:

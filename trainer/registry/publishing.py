@@ -13,6 +13,7 @@ import numpy as np
 
 from trainer import __version__
 from trainer.errors import RegistryError
+from trainer.nn import network
 from trainer.registry.artifact import (
     WEIGHTS_FILE,
     read_weights,
@@ -27,6 +28,7 @@ from trainer.registry.manifest import (
     manifest_bytes,
 )
 from trainer.registry.names import is_version_name
+from trainer.registry.reference import probe_points, reference_section
 from trainer.registry.sample import SAMPLE_FILE, parse_sample
 from trainer.registry.storage import Storage
 
@@ -40,6 +42,7 @@ def publish(
     intercepts: Sequence[Array],
     manifest_fields: Mapping[str, Any],
     files: Mapping[str, bytes] | None = None,
+    probe_sample: Array | None = None,
 ) -> int:
     """Publish a new version atomically and return its number.
 
@@ -47,7 +50,9 @@ def publish(
     sample), name -> bytes; the manifest lists each with its sha256.
     Everything is validated before the first byte is written. The draft is committed
     under the next free number; a publisher that loses the race for a number (the
-    commit refuses a taken one) takes the next.
+    commit refuses a taken one) takes the next. The manifest's `reference` is computed
+    here, from the weights as stored, over a grid of the data extent plus up to 16
+    points of `probe_sample` (n_samples, n_features), normally the training data.
     """
     fields = dict(manifest_fields)
     fields.setdefault("created_at", _utc_now())
@@ -56,6 +61,7 @@ def publish(
     weights_sha = sha256_hex(weights)
     extra = dict(files or {})
     extra_sha = {file: sha256_hex(data) for file, data in extra.items()}
+    fields["reference"] = _reference(fields, weights, probe_sample)
     checked = build_manifest(name, 1, fields, weights_sha, extra_sha)
     check_architecture(checked, read_weights(weights)[0])
     if SAMPLE_FILE in extra:
@@ -74,6 +80,35 @@ def publish(
             if draft.commit(version, MANIFEST_FILE, manifest_bytes(manifest)):
                 return version
             version = max(version + 1, storage.next_version(name))
+
+
+def _reference(
+    fields: Mapping[str, Any], weights: bytes, sample: Array | None
+) -> dict[str, Any]:
+    """The reference predictions of the arrays exactly as a reader will load them."""
+    data, arch = fields.get("data") or {}, fields.get("architecture") or {}
+    low, high = data.get("feature_min"), data.get("feature_max")
+    n_features = arch.get("n_features")
+    if not (isinstance(low, list) and isinstance(high, list)) or (
+        len(low) != n_features or len(high) != n_features
+    ):
+        return {}  # build_manifest names what is wrong with the data section
+    coefs, intercepts = read_weights(weights)
+    try:
+        # the shapes first, so a mismatch is named as one, not as a bad reference
+        check_architecture({"architecture": arch}, coefs)
+    except (KeyError, TypeError):
+        return {}  # build_manifest names what is wrong with the architecture
+    if sample is not None:
+        sample = np.asarray(sample, dtype=np.float64)
+        if sample.ndim != 2 or sample.shape[1] != n_features:
+            raise RegistryError(
+                f"probe sample of shape {sample.shape} does not have "
+                f"{n_features} features"
+            )
+    points = probe_points(low, high, sample)
+    P = network.predict_proba(points, coefs, intercepts, arch.get("activation"))
+    return reference_section(points, P)
 
 
 def _utc_now() -> str:

@@ -29,6 +29,7 @@ from trainer.registry.manifest import (
     parse_manifest,
 )
 from trainer.registry.names import check_alias, parse_version
+from trainer.registry.reference import DEFAULT_TOLERANCE, check_reference
 from trainer.registry.sample import MAX_SAMPLE_BYTES, SAMPLE_FILE, parse_sample
 from trainer.registry.storage import IgnoredEntry, Storage, is_s3_url, open_storage
 
@@ -51,6 +52,9 @@ class LoadedModel:
     activation: str | None
     classes: list[Any] = field(default_factory=list)
     n_features: int = 0
+    # the largest difference from the manifest's reference predictions on load;
+    # None for a schema-1 version, which has no reference
+    reference_difference: float | None = None
 
     def logits(self, X: Array) -> Array:
         """Pre-softmax scores (n_samples, n_classes) for X (n_samples, n_features)."""
@@ -73,12 +77,22 @@ class LoadedModel:
 
 
 class Reader:
-    """Versions and aliases of every model in one store (a directory by default)."""
+    """Versions and aliases of every model in one store (a directory by default).
 
-    def __init__(self, root: str | Path, storage: Storage | None = None) -> None:
+    `reference_tolerance` is how far a load may recompute a version's reference
+    predictions from the manifest's before the version is refused.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        storage: Storage | None = None,
+        reference_tolerance: float = DEFAULT_TOLERANCE,
+    ) -> None:
         # an s3:// URL stays a string: a Path would fold its "//"
         self.root = root if is_s3_url(root) else Path(root)
         self.storage = storage if storage is not None else open_storage(root)
+        self.reference_tolerance = reference_tolerance
 
     def models(self) -> list[str]:
         """Names with at least one published version, sorted.
@@ -148,7 +162,9 @@ class Reader:
     def load(self, name: str, version: int | str | None = None) -> LoadedModel:
         """Read and verify one version; raises VerificationError if anything is off."""
         resolved = self.resolve(name, version)
-        manifest, coefs, intercepts = read_verified(self.storage, name, resolved)
+        manifest, coefs, intercepts, difference = read_checked(
+            self.storage, name, resolved, self.reference_tolerance
+        )
         arch = manifest["architecture"]
         return LoadedModel(
             name=name,
@@ -160,6 +176,7 @@ class Reader:
             activation=arch["activation"],
             classes=list(arch["classes"]),
             n_features=arch["n_features"],
+            reference_difference=difference,
         )
 
     def read_manifest(self, name: str, version: int | str | None = None) -> dict:
@@ -205,13 +222,34 @@ class Reader:
 
 
 def read_verified(
-    storage: Storage, name: str, version: int
+    storage: Storage,
+    name: str,
+    version: int,
+    reference_tolerance: float = DEFAULT_TOLERANCE,
 ) -> tuple[dict[str, Any], list[Array], list[Array]]:
     """A version's manifest and arrays, every check passed; errors name the version."""
+    return read_checked(storage, name, version, reference_tolerance)[:3]
+
+
+def read_checked(
+    storage: Storage, name: str, version: int, reference_tolerance: float
+) -> tuple[dict[str, Any], list[Array], list[Array], float | None]:
+    """`read_verified` plus how far the reference was reproduced (None: schema 1).
+
+    The last check recomputes the reference predictions from the arrays.
+    """
     try:
-        return _read_version(storage, name, version)
+        manifest, coefs, intercepts = _read_version(storage, name, version)
+        activation = manifest["architecture"]["activation"]
+        difference = check_reference(
+            manifest,
+            lambda X: network.predict_proba(X, coefs, intercepts, activation),
+            reference_tolerance,
+        )
     except VerificationError as exc:
-        raise VerificationError(f"{name} v{version}: {exc}") from exc
+        # the same type, so a reference mismatch stays one to those who catch it
+        raise type(exc)(f"{name} v{version}: {exc}") from exc
+    return manifest, coefs, intercepts, difference
 
 
 def _read_version(

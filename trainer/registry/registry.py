@@ -14,6 +14,7 @@ import numpy as np
 from trainer.registry import aliases, maintenance, publishing, retention
 from trainer.registry.maintenance import STALE_SECONDS, Problem
 from trainer.registry.reading import Reader, read_verified
+from trainer.registry.reference import DEFAULT_TOLERANCE
 from trainer.registry.retention import RetentionPlan
 from trainer.registry.storage import open_storage
 
@@ -30,13 +31,22 @@ class Registry(Reader):
         intercepts: Sequence[Array],
         manifest_fields: Mapping[str, Any],
         files: Mapping[str, bytes] | None = None,
+        probe_sample: Array | None = None,
     ) -> int:
         """Publish a new version atomically and return its number.
 
-        `files`: optional files of the version (the data sample), name -> bytes.
+        `files`: optional files of the version (the data sample), name -> bytes;
+        `probe_sample` (n_samples, n_features), the training data, adds points to
+        its reference.
         """
         return publishing.publish(
-            self.storage, name, coefs, intercepts, manifest_fields, files
+            self.storage,
+            name,
+            coefs,
+            intercepts,
+            manifest_fields,
+            files,
+            probe_sample,
         )
 
     def set_alias(
@@ -72,13 +82,17 @@ class Registry(Reader):
         return retention.collect(self.storage, self._verify, name, keep, dry_run)
 
     def _verify(self, name: str, version: int) -> None:
-        read_verified(self.storage, name, version)
+        read_verified(self.storage, name, version, self.reference_tolerance)
 
 
-def open_registry(location: str | Path, cache_dir: Path | None = None) -> Registry:
+def open_registry(
+    location: str | Path,
+    cache_dir: Path | None = None,
+    reference_tolerance: float = DEFAULT_TOLERANCE,
+) -> Registry:
     """The registry at a directory or `s3://BUCKET/PREFIX`; `cache_dir` keeps an
     object store's fetched version files on local disk (the service's emptyDir)."""
-    return Registry(location, open_storage(location, cache_dir))
+    return Registry(location, open_storage(location, cache_dir), reference_tolerance)
 
 
 def check_writable_store(location: str) -> None:

@@ -288,6 +288,7 @@ def test_openapi_documents_every_route_and_the_limits(registry):
     assert set(doc["paths"]) == {
         "/predict",
         "/boundary",
+        "/boundary/diff",
         "/models",
         "/models/{name}",
         "/models/{name}/versions/{version}",

@@ -15,6 +15,7 @@ class RecordedEvents:
     def __init__(self) -> None:
         self.reloads: list[tuple[str, int]] = []
         self.failures: list[tuple[str, int]] = []
+        self.mismatches: list[tuple[str, int]] = []
 
     def reloaded(self, name: str, version: int) -> None:
         self.reloads.append((name, version))
@@ -24,6 +25,9 @@ class RecordedEvents:
 
     def registry_failed(self, name: str) -> None:
         pass
+
+    def reference_mismatch(self, name: str, version: int) -> None:
+        self.mismatches.append((name, version))
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ CLASSIFIER_PARAMS = inspect.signature(ScratchNetClassifier).parameters
 # the options that say where a result goes and what is shown: never the fitting code's
 PUBLISHING_AND_OUTPUT = {
     "registry", "name", "promote", "promote_if_better", "tolerance", "report",
-    "json", "print_every",
+    "json", "print_every", "max_boundary_change", "metrics_file",
 }  # fmt: skip
 
 
@@ -91,6 +91,7 @@ def test_resolve_puts_each_value_where_its_row_says():
     given = {option.key: _good_value(option) for option in OPTIONS}
     given["promote"] = False  # one of the two gates
     given["preset"] = None  # a preset sets options of its own
+    given["validation_data"] = None  # refused beside --validation-fraction
     options = resolve(given)
     for option in OPTIONS:
         expected = given[option.key]
@@ -133,6 +134,10 @@ def _bad_cases() -> list[Any]:
         if option.key == "hidden":
             cases.append(pytest.param(option, "0", [0], id=option.key))
             continue
+        if option.key == "validation_data":
+            bad = "moons:seed=-1"
+            cases.append(pytest.param(option, bad, bad, id=option.key))
+            continue
         rule = option.parse
         assert isinstance(rule, Rule), option.flag
         if rule.choices:
@@ -174,6 +179,8 @@ def _words(err: str, flag: str) -> str:
 def _good_value(option: Option) -> Any:
     if option.key == "hidden":
         return (4, 2)
+    if option.key == "validation_data":
+        return "moons:seed=7"
     rule = option.parse
     if rule.choices:
         return rule.choices[-1]

@@ -47,10 +47,11 @@ def test_sweep_defaults_to_the_tutorial_sizes_and_prints_a_table(tmp_path):
         20,
         50,
     )
-    entries = run(
+    entries, baseline = run(
         resolve({"registry": str(tmp_path), "hidden": (2, 3), "epochs": 50}).recipe,
         jobs=1,
     )
+    assert baseline is None
     lines = table(entries).splitlines()
     assert lines[0].split() == [
         "hidden", "train_acc", "val_acc", "train_loss", "val_loss", "epochs", "seconds",
@@ -64,7 +65,7 @@ def test_sweep_entries_equal_a_run_of_each_size_alone(tmp_path):
     # the sweep fits the data's baseline once for every size; each entry must still be
     # what `train --hidden N` would have fitted and recorded
     given = {"registry": str(tmp_path), "hidden": (2, 3), "epochs": 50}
-    for entry in run(resolve(given).recipe, jobs=1):
+    for entry in run(resolve(given).recipe, jobs=1)[0]:
         alone = training.fit(resolve({**given, "hidden": (entry.hidden,)}).recipe)
         for ours, theirs in zip(
             (*entry.result.coefs, *entry.result.intercepts),
@@ -87,3 +88,25 @@ def test_sweep_bad_sizes_exit_2(tmp_path, capsys):
     code = main(["sweep", "--registry", str(tmp_path / "m"), "--hidden", "1,0"])
     assert code == 2 and "positive integers" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_the_tutorial_sweep_figure_has_the_baseline_and_every_size(tmp_path):
+    from trainer.cli.report import sweep_figure
+
+    options = resolve(
+        {"registry": str(tmp_path), "preset": "tutorial", "epochs": 30},
+        command_defaults={"hidden": TUTORIAL_SIZES},
+    )
+    entries, baseline = run(options.recipe, jobs=1, with_baseline=True)
+    assert baseline.manifest_fields["kind"] == "logreg"
+    figure = sweep_figure(entries, baseline)
+    titles = [axes.get_title().split(":")[0] for axes in figure.axes]
+    assert titles == ["Logistic regression (baseline)"] + [
+        f"Hidden layer size {size}" for size in (1, 2, 3, 4, 5, 20, 50)
+    ]
+    for axes in figure.axes:
+        # the 200 training points the tutorial plots, in one scatter; no held-out
+        # points from the separate validation set
+        (points,) = axes.collections[-1:]
+        assert len(points.get_offsets()) == 200
+        assert [t.get_text() for t in axes.get_legend().get_texts()] == ["training"]
