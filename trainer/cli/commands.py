@@ -21,7 +21,7 @@ from trainer.cli.options import (
     resolve,
 )
 from trainer.cli.values import OptionError
-from trainer.errors import NotFoundError, VerificationError
+from trainer.errors import NotFoundError, StorageError, VerificationError
 from trainer.nn.presets import TUTORIAL_SIZES
 from trainer.registry import STALE_SECONDS, Registry
 from trainer.registry.names import check_name
@@ -48,12 +48,12 @@ def train(args: argparse.Namespace) -> int:
     options = _options(args)
     with Progress(options) as progress:
         result = training.fit(options.recipe, on_epoch=progress)
+    outcome = training.publish(open_registry(options.registry), options, result)
     figures = []
     if options.report:
-        from trainer.cli import report
-
-        figures = report.train_report(result, Path(options.report), options.name)
-    outcome = training.publish(open_registry(options.registry), options, result)
+        # after publishing, so the figures carry the version they show; the report
+        # directory was found writable before training began
+        figures = _write_report(result, options, outcome)
     if options.metrics_file and outcome.gate is not None:
         _count_gate(options, outcome)
     if options.json:
@@ -73,6 +73,23 @@ def train(args: argparse.Namespace) -> int:
     if options.promote_if_better and not outcome.promoted:
         return EXIT_NOT_PROMOTED
     return EXIT_OK
+
+
+def _write_report(
+    result: "TrainedModel", options: RunOptions, outcome: "PublishOutcome"
+) -> list[Path]:
+    from trainer.cli import report
+
+    directory = Path(options.report)
+    try:
+        return report.train_report(result, directory, outcome.name, outcome.version)
+    except OSError as exc:
+        state = "and promoted" if outcome.promoted else "(production unchanged)"
+        raise StorageError(
+            f"{outcome.name!r} version {outcome.version} was published {state}, but "
+            f"its figures could not be written in {str(directory)!r}: "
+            f"{exc.strerror or exc}"
+        ) from exc
 
 
 def _count_gate(options: RunOptions, outcome: "PublishOutcome") -> None:

@@ -31,16 +31,29 @@ def require_matplotlib() -> None:
         raise OptionError(f"--report needs matplotlib: {INSTALL_HINT}") from None
 
 
-def train_report(result: TrainedModel, directory: Path, name: str) -> list[Path]:
-    """Write `<name>-boundary.png` (2-feature data only) and `<name>-loss.png`."""
+def train_report(
+    result: TrainedModel, directory: Path, name: str, version: int
+) -> list[Path]:
+    """Write `<name>-v<version>-boundary.png` (2-feature data only) and
+    `<name>-v<version>-loss.png`: named and titled by the version they show, so a
+    retrain adds figures instead of overwriting the last ones."""
     figure_class = _figure_class()
     directory.mkdir(parents=True, exist_ok=True)
     written = []
+    label = f"{name} v{version}"
     if result.X_train.shape[1] == 2:
-        figure = figure_class(figsize=(7, 5.5), layout="constrained")
+        figure = figure_class(figsize=(7, 6), layout="constrained")
         hidden = result.manifest_fields["architecture"]["hidden_layer_sizes"]
-        _draw_boundary(figure.add_subplot(), result, f"{name}: hidden layers {hidden}")
-        written.append(_save(figure, directory / f"{name}-boundary.png"))
+        m = result.metrics
+        title = (
+            f"{label}: hidden layers {hidden}\ntrain {m['train_accuracy']:.3f}, "
+            f"validation {m['validation_accuracy']:.3f}, logistic-regression "
+            f"baseline {m['baseline_validation_accuracy']:.3f}"
+        )
+        split = result.manifest_fields["training"]["validation"]["source"] == "split"
+        _draw_boundary(figure.add_subplot(), result, title, validation=split)
+        _legend_below(figure)
+        written.append(_save(figure, directory / f"{name}-v{version}-boundary.png"))
     if result.loss_curve:
         figure = figure_class(figsize=(7, 4), layout="constrained")
         axes = figure.add_subplot()
@@ -49,10 +62,10 @@ def train_report(result: TrainedModel, directory: Path, name: str) -> list[Path]
             xlabel="epoch",
             ylabel="training loss (cross-entropy + L2)",
             yscale="log",
-            title=f"{name}: loss per epoch",
+            title=f"{label}: loss per epoch",
         )
         axes.grid(True, alpha=0.3)
-        written.append(_save(figure, directory / f"{name}-loss.png"))
+        written.append(_save(figure, directory / f"{name}-v{version}-loss.png"))
     return written
 
 
@@ -90,6 +103,15 @@ def sweep_figure(entries: Sequence[Any], baseline: TrainedModel | None = None) -
         )
         split = result.manifest_fields["training"]["validation"]["source"] == "split"
         _draw_boundary(axes, result, title, validation=split)
+    if panels:
+        first = panels[0][1]
+        spec = first.manifest_fields["training"]["dataset"]
+        figure.suptitle(
+            f"Decision boundaries by hidden layer size: {spec.get('name', 'csv')}, "
+            f"{len(first.y_train)} training points",
+            fontsize=13,
+        )
+        _legend_below(figure)
     return figure
 
 
@@ -129,10 +151,34 @@ def _draw_boundary(
             label="validation",
             **style,
         )
-    axes.set(xlim=(x_min, x_max), ylim=(y_min, y_max), title=title)
+    x_name, y_name = feature_names(result)
+    axes.set(
+        xlim=(x_min, x_max),
+        ylim=(y_min, y_max),
+        title=title,
+        xlabel=x_name,
+        ylabel=y_name,
+    )
     axes.title.set_fontsize(10)
-    legend = axes.legend(loc="lower right", fontsize=8)
-    for handle in legend.legend_handles:  # markers only: their colour means nothing
+
+
+def feature_names(result: TrainedModel) -> list[str]:
+    """The CSV header's feature columns, else x1, x2, ...: what the axes are."""
+    columns = result.manifest_fields["training"]["dataset"].get("columns")
+    n_features = result.X_train.shape[1]
+    if columns and len(columns) == n_features + 1:
+        return [str(c) for c in columns[:-1]]
+    return [f"x{i}" for i in range(1, n_features + 1)]
+
+
+def _legend_below(figure: Any) -> None:
+    # below the panels, never over the points; markers only (their colour means
+    # nothing: the class is the region's colour)
+    handles, labels = figure.axes[0].get_legend_handles_labels()
+    legend = figure.legend(
+        handles, labels, loc="outside lower center", ncols=len(handles), fontsize=9
+    )
+    for handle in legend.legend_handles:
         handle.set_array(None)
         handle.set_facecolor("white")
 

@@ -3,7 +3,8 @@
 The CLI and the sweep call these; they hold no argument parsing and print nothing, so
 a run is the same whether a person, cron or joblib started it. Fitting and publishing
 are separate steps: `fit` reads only the `Recipe` (no output or publishing option), and
-a run that fails, or whose report cannot be written, publishes nothing. Whether
+a run that fails publishes nothing (a report directory that cannot be written is
+refused before training; figures are drawn after publishing, with the version). Whether
 production moves is the registry's policy (`trainer.registry.promotion`).
 """
 

@@ -609,11 +609,53 @@ def test_report_without_matplotlib_says_how_to_install_it(
 
 
 def test_train_report_writes_boundary_and_loss_figures(tmp_path, capsys):
-    code, out, _ = train(capsys, tmp_path / "models", "--report", str(tmp_path / "fig"))
-    assert code == 0
-    for name in ("moons-boundary.png", "moons-loss.png"):
-        assert (tmp_path / "fig" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert f"wrote {tmp_path / 'fig' / name}" in out
+    # named by version: a retrain adds figures, never overwrites the last ones
+    for version in (1, 2):
+        code, out, _ = train(
+            capsys, tmp_path / "models", "--report", str(tmp_path / "fig")
+        )
+        assert code == 0
+        for kind in ("boundary", "loss"):
+            path = tmp_path / "fig" / f"moons-v{version}-{kind}.png"
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert f"wrote {path}" in out
+
+
+def test_the_boundary_figure_names_the_version_its_accuracy_and_the_features(
+    tmp_path,
+):
+    from trainer.cli import report, training
+    from trainer.cli.options import resolve
+
+    lines = ["width,height,kind"] + [
+        f"{x},{y},{'a' if x * x + y * y < 1 else 'b'}"
+        for x, y in np.random.default_rng(0).normal(size=(200, 2))
+    ]
+    data = tmp_path / "d.csv"
+    data.write_text("\n".join(lines) + "\n")
+    options = resolve({"registry": "unused", "dataset": f"csv:{data}", "epochs": 5})
+    result = training.fit(options.recipe)
+
+    assert report.feature_names(result) == ["width", "height"]
+    figure_axes = []
+    original = report._draw_boundary
+
+    def spy(axes, result, title, validation=True):
+        figure_axes.append((axes, title))
+        original(axes, result, title, validation)
+
+    report._draw_boundary = spy
+    try:
+        report.train_report(result, tmp_path / "fig", "rings", 7)
+    finally:
+        report._draw_boundary = original
+    ((axes, title),) = figure_axes
+    m = result.metrics
+    assert title.startswith("rings v7: hidden layers [3]")
+    assert f"validation {m['validation_accuracy']:.3f}" in title
+    assert f"baseline {m['baseline_validation_accuracy']:.3f}" in title
+    assert (axes.get_xlabel(), axes.get_ylabel()) == ("width", "height")
+    assert axes.get_legend() is None and axes.figure.legends  # below, not over points
 
 
 def test_real_entry_point_exit_codes_and_single_error_line(tmp_path):

@@ -109,4 +109,8 @@ def test_the_tutorial_sweep_figure_has_the_baseline_and_every_size(tmp_path):
         # points from the separate validation set
         (points,) = axes.collections[-1:]
         assert len(points.get_offsets()) == 200
-        assert [t.get_text() for t in axes.get_legend().get_texts()] == ["training"]
+        assert (axes.get_xlabel(), axes.get_ylabel()) == ("x1", "x2")
+        assert axes.get_legend() is None  # one legend, below the panels
+    (legend,) = figure.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["training"]
+    assert figure.get_suptitle().startswith("Decision boundaries by hidden layer size")
