@@ -18,7 +18,15 @@ from service.runtime import ServedModel
 from service.v2.framing import Framed
 from service.v2.metadata import INPUT, INPUT_DTYPES, OUTPUTS
 
-_REQUEST_FIELDS = ("id", "parameters", "inputs", "outputs")
+# model_name and model_version: KServe's client repeats the URL's in the body
+_REQUEST_FIELDS = (
+    "id",
+    "parameters",
+    "inputs",
+    "outputs",
+    "model_name",
+    "model_version",
+)
 _INPUT_FIELDS = ("name", "shape", "datatype", "parameters", "data")
 _OUTPUT_FIELDS = ("name", "parameters")
 # Triton's parameters this server has no use for: refused, never silently ignored
@@ -55,6 +63,7 @@ def parse_infer(
     request_id = doc.get("id")
     if request_id is not None and not isinstance(request_id, str):
         raise bad_request("invalid_request", "id must be a string")
+    _same_model(doc, model)
     parameters = _parameters(doc, "the request")
     binary_default = _flag(parameters, "binary_data_output", "the request")
     inputs = doc.get("inputs")
@@ -67,6 +76,22 @@ def parse_infer(
     X = _points(inputs[0], framed.binary, model.n_features, max_points)
     _check_bounds(X, max_abs)
     return InferRequest(request_id, X, _outputs(doc.get("outputs"), binary_default))
+
+
+def _same_model(doc: dict, model: ServedModel) -> None:
+    for field, answering in (("model_name", model.name), ("model_version", None)):
+        value = doc.get(field)
+        if value is None:
+            continue
+        if field == "model_version" and value == model.version_text:
+            continue
+        if value != answering:
+            raise bad_request(
+                "invalid_request",
+                f"the body's {field} {_shown(value)} is not the model the URL names "
+                f"({model.name!r} version {model.version}); name it in the URL, "
+                "/v2/models/{name}/versions/{version}/infer",
+            )
 
 
 def require_unique_keys(doc: dict, header: bytes) -> None:
