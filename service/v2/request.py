@@ -285,7 +285,7 @@ def _from_json(
         # the values the client declared: rounded to float32, as binary FP32 would be
         with np.errstate(over="ignore"):
             X = X.astype(np.float32).astype(np.float64)
-    elif datatype == "INT32" and len(X) and np.abs(X).max() > 2**31:
+    elif datatype == "INT32" and not -(2**31) <= X.min() <= X.max() < 2**31:
         raise bad_request(
             "invalid_data", f"input {INPUT!r} is INT32: a value is out of its range"
         )
