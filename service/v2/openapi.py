@@ -259,7 +259,22 @@ def _infer(settings: Settings) -> dict:
         + f" Bodies are limited to {settings.max_body_bytes} bytes.",
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": _ref("V2InferRequest")}},
+            "content": {
+                "application/json": {
+                    "schema": _ref("V2InferRequest"),
+                    "example": {
+                        "id": "1",
+                        "inputs": [
+                            {
+                                "name": INPUT,
+                                "datatype": "FP64",
+                                "shape": [2, 2],
+                                "data": [0.5, 0.25, -1.0, 1.5],
+                            }
+                        ],
+                    },
+                }
+            },
         },
         "responses": {
             "200": {
