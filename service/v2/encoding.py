@@ -63,7 +63,8 @@ def encode_infer(
 def _flat(values: np.ndarray | list, datatype: str) -> np.ndarray | list:
     if datatype == "BYTES":
         return [str(label) for label in values]
-    return values.reshape(-1)  # row-major, as the protocol lays out `data`
+    # row-major, as the protocol lays out `data`
+    return values if values.ndim == 1 else values.reshape(-1)
 
 
 def _raw(values: np.ndarray | list, datatype: str) -> bytes:

@@ -36,10 +36,9 @@ def server_metadata() -> dict:
 
 def labels_datatype(model: ServedModel) -> str:
     """INT64 when every class is an integer, else BYTES (the classes as UTF-8)."""
-    integers = all(
-        isinstance(c, int) and not isinstance(c, bool) for c in model.classes
-    )
-    return "INT64" if integers else "BYTES"
+    # the runtime keeps integer classes as indices (None) or an int64 lookup array
+    values = model.label_values
+    return "INT64" if values is None or values.dtype != object else "BYTES"
 
 
 def model_metadata(model: ServedModel, versions: tuple[int, ...]) -> dict:

@@ -114,6 +114,8 @@ class V2Routes:
             # the route label of metrics and logs, in the url_map's spelling
             label = (PREFIX + tail).replace("{", "<").replace("}", ">")
             self._table.setdefault(key, {})[method] = (label, handler)
+        # the Allow header of each path, as 405 and OPTIONS send it
+        self._allow = {key: ", ".join(_allowed(m)) for key, m in self._table.items()}
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -128,14 +130,15 @@ class V2Routes:
         return _answer(start_response, reply, with_body=method != "HEAD")
 
     def _dispatch(self, environ: dict, path: str, method: str) -> Reply:
-        params, methods = self._match(path)
+        params, key = self._match(path)
+        methods = self._table.get(key)
         if methods is None:
             raise ApiError(
                 404,
                 "not_found",
                 f"no V2 route {path[:128]!r}; GET /openapi.json lists every route",
             )
-        allow = (("Allow", ", ".join(_allowed(methods))),)
+        allow = (("Allow", self._allow[key]),)
         if method == "OPTIONS":
             return Reply(204, "", b"", allow)
         chosen = methods.get("GET" if method == "HEAD" else method)
@@ -146,7 +149,8 @@ class V2Routes:
         query(environ, ())  # the protocol's routes take no query parameters
         return handler(environ, self.context, params)
 
-    def _match(self, path: str) -> tuple[dict[str, str], dict | None]:
+    def _match(self, path: str) -> tuple[dict[str, str], tuple[str, ...] | None]:
+        """The path's parameters and its key in the table (None: no such shape)."""
         segments = tuple(path[len(PREFIX) :].split("/")[1:])
         if not all(segments):
             return {}, None  # an empty segment: a // or a trailing /
@@ -158,7 +162,7 @@ class V2Routes:
             if len(segments) >= 4 and segments[2] == "versions":
                 params["version"] = segments[3]
                 key = ("models", "*", "versions", "*", *segments[4:])
-        return params, self._table.get(key)
+        return params, key
 
 
 def _model(environ: dict, context: Context, params: dict[str, str]) -> ServedModel:
