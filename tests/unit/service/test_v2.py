@@ -382,6 +382,13 @@ def test_a_key_given_twice_is_refused(client):
     )
     escaped = {"id": 'say "hi"', "inputs": [tensor(FLAT)]}
     assert infer(client, escaped).get_json()["id"] == 'say "hi"'
+    # quotes spelt \u0022 could balance a repeat's quotes in a count: parsed again
+    balanced = body.replace(b'{"inputs"', b'{"id":"\\u0022\\u0022","inputs"').replace(
+        b'"shape"', b'"shape":[9,9],"shape"'
+    )
+    refused(client.post("/v2/models/moons/infer", data=balanced), 400, "'shape' is")
+    in_data = body.replace(b"0.25,", b'"0.25",')
+    refused(client.post("/v2/models/moons/infer", data=in_data), 400, "numbers only")
 
 
 def test_limits_are_413_and_415(registry):
