@@ -1,8 +1,9 @@
 """Before timing: the service and the plain reference must give the same answers.
 
 A speed ratio only means something if both sides did the same work, so the benchmark
-first compares their /predict and /boundary answers on the benchmark's own inputs and
-stops if they differ or if any server refuses a request the benchmark will send.
+first compares their /predict and /boundary answers on the benchmark's own inputs, and
+the V2 answers with /predict's, and stops if they differ or if any server refuses a
+request the benchmark will send.
 """
 
 import io
@@ -12,6 +13,7 @@ import numpy as np
 import requests
 from scenarios import CEILING, PLAIN, SERVICE
 from servers import Server
+from v2_bodies import INFER_PATH, V2Bodies
 
 CHECK_GRID = 60
 
@@ -84,3 +86,47 @@ def _ok(response: requests.Response) -> requests.Response:
             f"{response.status_code}: {response.text[:300]}"
         )
     return response
+
+
+def check_same_v2_answers(
+    servers: dict[str, Server],
+    bodies: dict[int, Path],
+    v2_bodies: dict[int, V2Bodies],
+    model: str,
+) -> None:
+    """Raise RuntimeError unless V2 JSON and binary give /predict's numbers exactly."""
+    if SERVICE not in servers:
+        return
+    url = servers[SERVICE].url
+    for n_points, body in bodies.items():
+        v2 = v2_bodies[n_points]
+        expected = _ok(
+            requests.post(
+                f"{url}/predict",
+                data=body.read_bytes(),
+                headers={"Content-Type": "application/json"},
+                timeout=60,
+            )
+        ).json()
+        P = np.array(expected["probabilities"])
+        path = url + INFER_PATH.format(model=model)
+        as_json = _ok(requests.post(path, data=v2.json.read_bytes(), timeout=60)).json()
+        outputs = {o["name"]: o for o in as_json["outputs"]}
+        if outputs["labels"]["data"] != expected["labels"] or not np.array_equal(
+            np.array(outputs["probabilities"]["data"]).reshape(P.shape), P
+        ):
+            raise RuntimeError(f"V2 JSON and /predict differ for {n_points} points")
+        binary = _ok(
+            requests.post(
+                path,
+                data=v2.binary.read_bytes(),
+                headers={"Inference-Header-Content-Length": str(v2.header_length)},
+                timeout=60,
+            )
+        )
+        header_length = int(binary.headers["Inference-Header-Content-Length"])
+        raw = binary.content[header_length:]
+        P_binary = np.frombuffer(raw[: P.nbytes], dtype="<f8").reshape(P.shape)
+        labels = np.frombuffer(raw[P.nbytes :], dtype="<i8").tolist()
+        if not np.array_equal(P_binary, P) or labels != expected["labels"]:
+            raise RuntimeError(f"V2 binary and /predict differ for {n_points} points")

@@ -8,6 +8,8 @@ targets are the issue's ratios between two loads of the same scenario.
 from dataclasses import dataclass
 from pathlib import Path
 
+from v2_bodies import INFER_PATH, V2Bodies
+
 SERVICE = "service"
 PLAIN = "plain"
 CEILING = "ceiling"
@@ -23,6 +25,9 @@ PLAIN_FLASK = "plain Flask"
 BARE_WSGI = "bare WSGI (ceiling)"
 SERVICE_SYNC_LABEL = "service, sync workers (before)"
 BARE_WSGI_SYNC = "bare WSGI, sync workers"
+# the same points through the V2 protocol (issue 11), on the same service
+V2_JSON = "service, V2 JSON"
+V2_BINARY = "service, V2 binary"
 
 GRID_SIZE = 1000
 BOUNDARY_FORMATS = ("json", "npy", "png")
@@ -100,6 +105,15 @@ TARGETS = (
     Target("predict-100", PLAIN_FLASK, BARE_WSGI, None),
     Target("boundary-json", SERVICE_SAME_URL, PLAIN_FLASK, None),
     Target("boundary-npy", SERVICE_SAME_URL, PLAIN_FLASK, None),
+    # issue 11: large batches. JSON /predict against the ceiling reading the same
+    # body; the binary tensor extension against JSON /predict; V2 JSON near /predict
+    Target("predict-10000", SERVICE_VARY, BARE_WSGI, 0.25),
+    Target("predict-10000", V2_BINARY, SERVICE_VARY, 4.0),
+    Target("predict-1", V2_JSON, SERVICE_VARY, 0.85),
+    Target("predict-100", V2_JSON, SERVICE_VARY, 0.85),
+    Target("predict-10000", V2_JSON, SERVICE_VARY, 0.85),
+    Target("predict-1", V2_BINARY, SERVICE_VARY, None),
+    Target("predict-100", V2_BINARY, SERVICE_VARY, None),
 )
 
 
@@ -108,9 +122,15 @@ def build_scenarios(
     bounds: tuple[float, float, float, float],
     servers: set[str],
     only: list[str] | None = None,
+    v2_bodies: dict[int, V2Bodies] | None = None,
+    model: str = "moons",
 ) -> list[Scenario]:
     """Every scenario, keeping the loads whose server runs and the keys in `only`."""
-    scenarios = [_predict(n_points, body) for n_points, body in bodies.items()]
+    v2_bodies = v2_bodies or {}
+    scenarios = [
+        _predict(n_points, body, v2_bodies.get(n_points), model)
+        for n_points, body in bodies.items()
+    ]
     scenarios += [_boundary(fmt, bounds) for fmt in BOUNDARY_FORMATS]
     kept = []
     for scenario in scenarios:
@@ -120,19 +140,37 @@ def build_scenarios(
     return kept
 
 
-def _predict(n_points: int, body: Path) -> Scenario:
+def _predict(
+    n_points: int, body: Path, v2: V2Bodies | None = None, model: str = "moons"
+) -> Scenario:
     # each target's two loads run next to each other, whichever way a round goes
     rows = [(SERVICE_VARY, SERVICE), (PLAIN_FLASK, PLAIN)]
-    # the ceiling is the yardstick of the small requests only: for 10,000 points the
-    # question is what the work costs, and the plain handler answers that
+    # the sync ceiling is the yardstick of the small requests only; for 10,000 points
+    # the gthread ceiling reading the same body bounds what the parsing may cost
     if n_points <= 100:
         rows[1:1] = [(BARE_WSGI, CEILING), (BARE_WSGI_SYNC, CEILING_SYNC)]
+    else:
+        rows.insert(1, (BARE_WSGI, CEILING))
     # the service before keep-alive, next to the service: what the change is worth
     rows.insert(1, (SERVICE_SYNC_LABEL, SERVICE_SYNC))
-    loads = tuple(
+    loads = [
         Load(label, server, "/predict", "post.lua", (str(body),))
         for label, server in rows
-    )
+    ]
+    if v2 is not None:
+        # next to the JSON /predict they are measured against
+        path = INFER_PATH.format(model=model)
+        loads[1:1] = [
+            Load(V2_JSON, SERVICE, path, "post_v2.lua", (str(v2.json),)),
+            Load(
+                V2_BINARY,
+                SERVICE,
+                path,
+                "post_v2.lua",
+                (str(v2.binary), str(v2.header_length)),
+            ),
+        ]
+    loads = tuple(loads)
     noun = "point" if n_points == 1 else "points"
     return Scenario(f"predict-{n_points}", f"POST /predict, {n_points:,} {noun}", loads)
 

@@ -36,7 +36,7 @@ from report import (
     render_summary,
     target_ratios,
 )
-from same_work import check_same_work
+from same_work import check_same_v2_answers, check_same_work
 from scenarios import (
     CEILING,
     CEILING_SYNC,
@@ -48,6 +48,7 @@ from scenarios import (
     build_scenarios,
 )
 from servers import Server
+from v2_bodies import write_v2_bodies
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -84,9 +85,12 @@ def _run(args: argparse.Namespace, work: Path) -> int:
     model_dir = _served_version_dir(registry, args.model)
     manifest = json.loads((model_dir / "manifest.json").read_text())
     bodies = _write_bodies(work, manifest)
+    v2_bodies = write_v2_bodies(work, bodies)
     bounds = _default_bounds(manifest)
     servers = _make_servers(work, registry, model_dir, args)
-    scenarios = build_scenarios(bodies, bounds, set(servers), args.only)
+    scenarios = build_scenarios(
+        bodies, bounds, set(servers), args.only, v2_bodies, args.model
+    )
     n_runs = sum(len(s.loads) for s in scenarios)
     estimate = n_runs * (args.repeats * args.duration + args.warmup)
     print(f"{n_runs} loads x {args.repeats} rounds, about {estimate / 60:.1f} min")
@@ -96,6 +100,7 @@ def _run(args: argparse.Namespace, work: Path) -> int:
         for server in servers.values():
             server.wait_ready()
         check_same_work(servers, bodies, bounds)
+        check_same_v2_answers(servers, bodies, v2_bodies, args.model)
         results = _measure(scenarios, servers, args)
     except BaseException:
         for server in servers.values():
@@ -130,8 +135,9 @@ def _run(args: argparse.Namespace, work: Path) -> int:
         )
         return 1
     if args.write:
-        write_section(DOC, "Serving", render_section(scenarios, results, ratios, meta))
-        print(f"wrote the Serving section of {DOC.relative_to(ROOT)}")
+        section = render_section(scenarios, results, ratios, meta)
+        write_section(DOC, args.section, section)
+        print(f"wrote the {args.section} section of {DOC.relative_to(ROOT)}")
     return 0
 
 
@@ -348,6 +354,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument(
         "--write", action="store_true", help="rewrite the Serving section of the doc"
+    )
+    parser.add_argument(
+        "--section",
+        default="Serving",
+        help="the docs/benchmarks.md section --write replaces (Serving)",
     )
     parser.add_argument(
         "--registry", type=Path, help="benchmark this registry instead of training one"

@@ -5,6 +5,7 @@ the master before any worker imports the app, which is what lets it fix the BLAS
 count and the Prometheus directory for every worker.
 """
 
+import gc
 import os
 import shutil
 import signal
@@ -166,6 +167,11 @@ def post_worker_init(worker) -> None:  # noqa: ANN001 - gunicorn's Worker
     # a terminal sends Ctrl-C's SIGINT to the workers as well, and gunicorn's workers
     # stop on it at once; the master's SIGTERM, after any drain, stops them instead
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # what the worker loaded (Flask, numpy, the models) lives as long as it does: out
+    # of the collector's sight, each full collection stops walking it. A 10,000-point
+    # JSON /predict allocates 10,000 lists and set several off: 1.5x the requests per
+    # CPU-second with this line (issue 11, docs/benchmarks.md)
+    gc.freeze()
 
 
 def child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's Arbiter, Worker

@@ -3,7 +3,8 @@
 Started as `gunicorn -c deploy/gunicorn.conf.py 'service:create_app()'`; each worker
 builds its own app, store and poll thread. Settings are read here, never at import.
 Layers, outside in: request observation (instrument), the fast path for /predict and
-/boundary (fastpath), then Flask with the API blueprint (api) and its error handlers.
+/boundary (fastpath), the V2 protocol's /v2 routes (v2), then Flask with the API
+blueprint (api) and its error handlers.
 """
 
 import logging
@@ -23,6 +24,7 @@ from service.handlers import ROUTE_KEY, Context
 from service.openapi import document
 from service.settings import Settings
 from service.store import ModelStore
+from service.v2 import V2Routes
 from trainer.registry.registry import open_registry
 from trainer.registry.storage import is_s3_url
 
@@ -82,7 +84,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(explorer.bp)
     errors.register(app)
     # outermost first: observe every request; serve the hot routes without Flask
-    served = FastPath(app.wsgi_app, context)
+    # the Open Inference Protocol's /v2 routes, also without Flask (service.v2)
+    served = FastPath(V2Routes(app.wsgi_app, context), context)
     if settings.api_tokens_file is not None:
         # inside the instrumentation, so refused requests are counted and logged too
         served = Authenticated(served, TokenFile(settings.api_tokens_file))

@@ -145,6 +145,11 @@ def query(environ: dict, allowed: tuple[str, ...], hint: str = "") -> dict[str, 
 def json_body(environ: dict, settings: Settings) -> bytes:
     """The request body, after the 415 and 413 checks; never read past the limit."""
     require_json(environ.get("CONTENT_TYPE"))
+    return read_body(environ, settings)
+
+
+def read_body(environ: dict, settings: Settings) -> bytes:
+    """The request body of any media type (415 if compressed, 413 past the limit)."""
     require_identity_encoding(environ.get("HTTP_CONTENT_ENCODING"))
     length = environ.get("CONTENT_LENGTH", "")
     stream = environ["wsgi.input"]

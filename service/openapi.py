@@ -10,6 +10,7 @@ from service.boundary import MARGIN
 from service.grid_fields import DEFAULT_GRID_SIZE, FORMATS, VALUES
 from service.openapi_schemas import schemas
 from service.settings import Settings
+from service.v2.openapi import v2_errors, v2_paths, v2_schemas
 from trainer.registry.names import ALIAS_PATTERN, VERSION_PATTERN
 
 _ERROR_TEXT = {
@@ -39,7 +40,9 @@ def _require_tokens(spec: dict) -> None:
             continue
         for operation in operations.values():
             operation["security"] = [{"bearer": []}]
-            operation["responses"] |= _errors("401")
+            # each route family refuses in its own error shape (service.auth)
+            v2 = path == "/v2" or path.startswith("/v2/")
+            operation["responses"] |= v2_errors("401") if v2 else _errors("401")
 
 
 def _document(settings: Settings) -> dict:
@@ -343,8 +346,12 @@ def _document(settings: Settings) -> dict:
                     },
                 }
             },
+            # the Open Inference Protocol (service.v2), with its own error shape
+            **v2_paths(settings, version_schema),
         },
-        "components": {"schemas": schemas(settings, number)},
+        "components": {
+            "schemas": schemas(settings, number) | v2_schemas(settings, number)
+        },
     }
 
 

@@ -81,3 +81,22 @@ def test_port_convention_and_a_private_metrics_directory():
     metrics_dir = Path(conf["metrics_dir"])
     assert metrics_dir.name.startswith("scratchnet-metrics-") and metrics_dir.is_dir()
     metrics_dir.rmdir()  # on_exit removes it under gunicorn; here the probe just loaded
+
+
+def test_a_worker_freezes_what_it_loaded_out_of_the_collectors_sight():
+    # in a child: gc.freeze() in the test process would keep its garbage forever
+    probe = (
+        "import gc, runpy; from unittest import mock\n"
+        f"conf = runpy.run_path({str(CONF)!r})\n"
+        "with mock.patch('service.server_errors.install'):\n"
+        "    conf['post_worker_init'](None)\n"
+        "print(gc.get_freeze_count() > 0)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=CONF.parents[1],
+    )
+    assert completed.stdout.strip() == "True"
