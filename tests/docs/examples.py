@@ -49,6 +49,10 @@ def code_blocks(markdown: str) -> list[Block]:
 
 
 def shell_commands(block: Block) -> list[Command]:
+    """A block's commands. Two layouts: commands with `# {...}` comments claiming
+    their output, or a transcript, `$ command` lines each followed by its output."""
+    if any(line.startswith("$ ") for line in block.lines):
+        return _transcript(block)
     commands: list[Command] = []
     pending: list[str] = []
     for offset, line in enumerate(block.lines):
@@ -70,6 +74,21 @@ def shell_commands(block: Block) -> list[Command]:
         commands.append(Command(line, number))
         if line.rstrip().endswith("\\"):
             pending = [line]
+    return commands
+
+
+def _transcript(block: Block) -> list[Command]:
+    commands: list[Command] = []
+    continued = False
+    for offset, line in enumerate(block.lines):
+        if line.startswith("$ "):
+            commands.append(Command(line[2:], block.first_line + offset))
+            continued = line.rstrip().endswith("\\")
+        elif continued:
+            commands[-1].text += "\n" + line
+            continued = line.rstrip().endswith("\\")
+        elif commands and line.strip() and commands[-1].expected_json is None:
+            commands[-1].expected_json = line.strip()
     return commands
 
 
@@ -158,7 +177,7 @@ def _readme_check(value, expected, line, expression):
         ok = _readme_close(value, expected)
     if not ok:
         raise SystemExit(
-            f"README.md line {line}: {expression} is {value!r}; the README says "
+            f"line {line}: {expression} is {value!r}; the page says "
             f"{expected!r}"
         )
 

@@ -43,7 +43,7 @@ def test_stated_values_are_asserted_where_they_are_stated() -> None:
 
     wrong = Block(python.language, python.first_line, list(python.lines))
     wrong.lines[1] = "x * 3          # 7"
-    with pytest.raises(SystemExit, match=r"line 11: x \* 3 is 6; the README says 7"):
+    with pytest.raises(SystemExit, match=r"line 11: x \* 3 is 6; the page says 7"):
         _run(wrong)
     wrong.lines[1] = "x * 3"
     wrong.lines[-1] = "# array([[1. , 2.6]])"

@@ -1,11 +1,15 @@
-"""Every shell and Python example in README.md runs as written and returns what it says.
+"""Every shell and Python example in README.md and the API, registry and operations
+docs runs as written and returns what it says.
 
 Each bash block runs in the state `make serve` leaves on a fresh clone: a registry with
 the default model, trained by the command scripts/serve.sh runs, and the service
-answering; the README's `127.0.0.1:8000` is this test's server, on a free port. A
-command must exit 0, and one followed by a `# {...}` comment must print that JSON. The
-Python block runs as a script in which each value the README states (`expr  # 0.975`,
-or the `# array(...)` numpy prints) is asserted where it is stated.
+answering (plus what a page says its examples were recorded against); the docs'
+`127.0.0.1:8000` is this test's server, on a free port. A command must exit 0, and one
+followed by a `# {...}` comment, or a transcript's `$ command` followed by its output,
+must print that JSON. A Python block runs as a script in which each value it states
+(`expr  # 0.975`, or the `# array(...)` numpy prints) is asserted where it is stated.
+Pages not run here: deploy.md (make deploy-check runs its image and compose steps),
+reliability.md (the fault suite), benchmarks.md (bench/, minutes each).
 """
 
 import json
@@ -20,9 +24,17 @@ from tests.docs.examples import Block, checked_script, code_blocks, shell_comman
 from tests.integration.conftest import Gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
 PYTHON = ROOT / ".venv" / "bin" / "python"
-BLOCKS = code_blocks(README.read_text())
+# each page, and the commands that make the state its examples were recorded in
+DOCS = {
+    "README.md": (),
+    "docs/api.md": (".venv/bin/python -m trainer train",),  # a second version
+    "docs/registry.md": (),
+    "docs/operations.md": (),
+}
+BLOCKS = [
+    (doc, block) for doc in DOCS for block in code_blocks((ROOT / doc).read_text())
+]
 
 # commands the README shows that this test does not run, and who does
 NOT_RUN_HERE = {
@@ -33,19 +45,32 @@ NOT_RUN_HERE = {
     "kubectl ": "needs a cluster: `make deploy-check` validates the manifests",
     ".venv/bin/python bench/": "a benchmark (minutes), not a test",
 }
+# a server started in the foreground: this test starts its own, as make serve does,
+# and tests/integration run gunicorn with the same config
+FOREGROUND = re.compile(r"(^|\s)(scripts/serve\.sh|\.venv/bin/gunicorn)(\s|$)")
 # `VAR=value ... make serve`: the README restarting the service with settings
 _SERVE_WITH = re.compile(r"^((?:[A-Z_]+=\S+\s+)+)make serve\s*$")
 COMMAND_TIMEOUT = 300
 
 
-def _blocks(language: str) -> list[Block]:
-    return [b for b in BLOCKS if b.language == language]
+def _blocks(language: str) -> list[tuple[str, Block]]:
+    return [(doc, b) for doc, b in BLOCKS if b.language == language]
+
+
+def _id(case: tuple[str, Block]) -> str:
+    return f"{case[0]}:{case[1].first_line}"
+
+
+def _not_run_here(text: str) -> bool:
+    return any(text.startswith(p) for p in NOT_RUN_HERE) or bool(
+        FOREGROUND.search(text)
+    )
 
 
 class _Session:
     """A fresh clone's state after `make serve`, in a directory of its own."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, setup: tuple[str, ...] = ()) -> None:
         self.home = home
         home.mkdir()
         for shared in (".venv", "data"):
@@ -56,6 +81,8 @@ class _Session:
         # what scripts/serve.sh runs on an empty registry
         self.shell(".venv/bin/python -m trainer train --registry models --name moons "
                    "--promote")  # fmt: skip
+        for command in setup:
+            assert self.shell(command).returncode == 0, command
         self.serve({})
 
     def serve(self, settings: dict[str, str]) -> None:
@@ -91,14 +118,13 @@ class _Session:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(
-    "block", _blocks("bash"), ids=lambda b: f"README.md:{b.first_line}"
-)
-def test_shell_examples_run_as_written(block: Block, tmp_path: Path) -> None:
-    session = _Session(tmp_path / "clone")
+@pytest.mark.parametrize("case", _blocks("bash"), ids=_id)
+def test_shell_examples_run_as_written(case: tuple[str, Block], tmp_path: Path):
+    doc, block = case
+    session = _Session(tmp_path / "clone", DOCS[doc])
     try:
         for command in shell_commands(block):
-            where = f"README.md line {command.line}: {command.text.strip()}"
+            where = f"{doc} line {command.line}: {command.text.strip()}"
             restart = _SERVE_WITH.match(command.text.strip())
             if restart:
                 settings = {}
@@ -107,7 +133,7 @@ def test_shell_examples_run_as_written(block: Block, tmp_path: Path) -> None:
                     settings[name] = session.shell(f'printf %s "{value}"').stdout
                 session.serve(settings)
                 continue
-            if any(command.text.startswith(prefix) for prefix in NOT_RUN_HERE):
+            if _not_run_here(command.text.strip()):
                 continue
             result = session.shell(command.text)
             assert result.returncode == 0, f"{where}\n{result.stdout}{result.stderr}"
@@ -117,7 +143,7 @@ def test_shell_examples_run_as_written(block: Block, tmp_path: Path) -> None:
                 except ValueError:
                     continue  # an abridged answer (`...`): shown, not claimed
                 assert json.loads(result.stdout) == claimed, (
-                    f"{where}\nprints {result.stdout}\nthe README says "
+                    f"{where}\nprints {result.stdout}\nthe page says "
                     f"{command.expected_json}"
                 )
     finally:
@@ -125,12 +151,13 @@ def test_shell_examples_run_as_written(block: Block, tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(
-    "block", _blocks("python"), ids=lambda b: f"README.md:{b.first_line}"
-)
-def test_python_examples_run_and_return_what_they_say(block: Block, tmp_path: Path):
+@pytest.mark.parametrize("case", _blocks("python"), ids=_id)
+def test_python_examples_run_and_return_what_they_say(
+    case: tuple[str, Block], tmp_path: Path
+):
     # in the same state as the shell examples: a client example has a server to call
-    session = _Session(tmp_path / "clone")
+    doc, block = case
+    session = _Session(tmp_path / "clone", DOCS[doc])
     try:
         script = tmp_path / "example.py"
         script.write_text(checked_script(block))
@@ -143,12 +170,16 @@ def test_python_examples_run_and_return_what_they_say(block: Block, tmp_path: Pa
 def test_every_command_the_readme_shows_is_run_or_said_why_not() -> None:
     # a new kind of command must be run above, or given a reason in NOT_RUN_HERE
     runnable = (".venv/bin/python -m trainer", "curl ", "echo ", "printf ")
-    for block in _blocks("bash"):
+    for doc, block in _blocks("bash"):
         for command in shell_commands(block):
             text = command.text.strip()
             assert (
                 text.startswith(runnable)
                 or _SERVE_WITH.match(text)
-                or any(text.startswith(p) for p in NOT_RUN_HERE)
-            ), f"README.md line {command.line}: {text}"
-    assert {b.language for b in BLOCKS} <= {"bash", "python", ""}
+                or _not_run_here(text)
+            ), f"{doc} line {command.line}: {text}"
+    # shown, not run: JSON answers, a crontab, a TOML config, and `console` sessions
+    # recorded in a state the page describes (a registry with eight versions)
+    languages = {b.language for _, b in BLOCKS}
+    shown = {"json", "cron", "toml", "console", "text", ""}
+    assert languages <= {"bash", "python"} | shown, languages
