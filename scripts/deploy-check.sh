@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make deploy-check` (and CI after `make test`): prove the deployment files work.
-#  1. the Kubernetes manifests render with kustomize and the rendered output passes
+#  1. the Kubernetes manifests (the base, deploy/k8s, and each overlay in
+#     deploy/overlays/) render with kustomize and the rendered output passes
 #     kubernetes-validate --strict and yamllint;
 #  2. checkov passes on the manifests and the Dockerfile (skips, with reasons, in
 #     .checkov.yaml); hadolint passes on the Dockerfile;
@@ -41,20 +42,28 @@ step "install validators"
 scripts/install-deploy-tools.sh validators
 
 step "kustomize render"
-"$tools/kubectl" kustomize deploy/k8s >"$work/k8s.yaml"
-echo "$(grep -c '^kind:' "$work/k8s.yaml") resources rendered"
+# the base and every overlay (deploy/overlays/s3: the registry in a bucket)
+rendered=()
+for kustomization in deploy/k8s deploy/overlays/*/; do
+    kustomization="${kustomization%/}"
+    out="$work/$(basename "$kustomization").yaml"
+    "$tools/kubectl" kustomize "$kustomization" >"$out"
+    echo "$kustomization: $(grep -c '^kind:' "$out") resources rendered"
+    rendered+=("$out")
+done
 
 step "kubernetes-validate --strict"
 # the newest schemas it bundles, and the oldest Kubernetes the manifests support
 # (CronJob timeZone and podFailurePolicy are stable from 1.30 on)
-"$tools/kubernetes-validate" --strict --quiet "$work/k8s.yaml"
-"$tools/kubernetes-validate" --strict --quiet -k 1.30.0 "$work/k8s.yaml"
+"$tools/kubernetes-validate" --strict --quiet "${rendered[@]}"
+"$tools/kubernetes-validate" --strict --quiet -k 1.30.0 "${rendered[@]}"
 
 step "yamllint"
-"$tools/yamllint" --strict "$work/k8s.yaml" deploy/ .yamllint .checkov.yaml
+"$tools/yamllint" --strict "${rendered[@]}" deploy/ .yamllint .checkov.yaml
 
 step "checkov (manifests, Dockerfile)"
-"$tools/checkov" --config-file .checkov.yaml -f "$work/k8s.yaml" -f deploy/Dockerfile
+"$tools/checkov" --config-file .checkov.yaml "${rendered[@]/#/--file=}" \
+    -f deploy/Dockerfile
 
 step "hadolint"
 "$tools/hadolint" deploy/Dockerfile

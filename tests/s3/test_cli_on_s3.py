@@ -112,3 +112,26 @@ def test_publishing_is_refused_where_writes_are_not_conditional(
     assert _keys(location.removeprefix(f"s3://{BUCKET}/")) == before
     assert Registry(location).versions("moons") == [1]
     assert Registry(location).aliases("moons") == {}
+
+
+def test_the_aws_files_the_kubernetes_overlay_mounts_are_all_it_needs(
+    seaweed, tmp_path
+):
+    # deploy/overlays/s3 mounts the Secret as the standard credentials and config
+    # files and points AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE at them: no
+    # AWS_* key, region or endpoint in the environment
+    env = {k: v for k, v in environ().items() if not k.startswith("AWS_")}
+    (tmp_path / "credentials").write_text(
+        "[default]\n"
+        f"aws_access_key_id = {seaweed.env['AWS_ACCESS_KEY_ID']}\n"
+        f"aws_secret_access_key = {seaweed.env['AWS_SECRET_ACCESS_KEY']}\n"
+    )
+    (tmp_path / "config").write_text(
+        f"[default]\nregion = us-east-1\nendpoint_url = {seaweed.endpoint}\n"
+    )
+    env["AWS_SHARED_CREDENTIALS_FILE"] = str(tmp_path / "credentials")
+    env["AWS_CONFIG_FILE"] = str(tmp_path / "config")
+    location = f"s3://{BUCKET}/{uuid.uuid4().hex}"
+    run = _trainer(*TRAIN, "--promote", "--registry", location, env=env)
+    assert run.returncode == 0, run.stderr
+    assert Registry(location).aliases("moons") == {"production": 1}
