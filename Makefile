@@ -7,11 +7,13 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: venv test unit integration lint fmt serve bench bench-train bench-serve image deploy-check clean
 
-# Re-install only when the project metadata changes.
+# Re-install only when the project metadata changes. pip at -qq: errors only, since
+# a machine's pip configuration can add a warning per package (issue 14).
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,plots,s3,dask]'
-	touch $(STAMP)
+	@echo "make: setting up $(VENV) (first run or a changed pyproject.toml; a minute or two)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -qq --disable-pip-version-check -e '.[dev,plots,s3,dask]'
+	@touch $(STAMP)
 
 venv: $(STAMP)
 

@@ -14,5 +14,6 @@ if ! .venv/bin/python -m trainer show --registry "$REGISTRY" --name "$MODEL" >/d
     .venv/bin/python -m trainer train --registry "$REGISTRY" --name "$MODEL" --promote
 fi
 
-echo "serve.sh: serving on http://${SCRATCHNET_BIND:-127.0.0.1:8000}" >&2
+echo "serve.sh: serving '$MODEL' from the registry $REGISTRY on http://${SCRATCHNET_BIND:-127.0.0.1:8000}" >&2
+echo "serve.sh: Ctrl-C stops it (requests in flight finish first)" >&2
 exec .venv/bin/gunicorn -c deploy/gunicorn.conf.py 'service:create_app()'

@@ -6,6 +6,9 @@ Layers, outside in: request observation (instrument), the fast path for /predict
 /boundary (fastpath), then Flask with the API blueprint (api) and its error handlers.
 """
 
+import logging
+from pathlib import Path
+
 import orjson
 from flask import Flask, Response
 from flask.globals import request_ctx
@@ -13,12 +16,15 @@ from flask.globals import request_ctx
 from service import api, errors, instrument, logs, metrics
 from service.auth import Authenticated, TokenFile
 from service.cache import BytesCache
+from service.compression import Compressed
+from service.cors import Cors
 from service.fastpath import FastPath
 from service.handlers import ROUTE_KEY, Context
 from service.openapi import document
 from service.settings import Settings
 from service.store import ModelStore
 from trainer.registry.registry import open_registry
+from trainer.registry.storage import is_s3_url
 
 
 class _ServiceFlask(Flask):
@@ -43,6 +49,7 @@ class _ServiceFlask(Flask):
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level)
+    _warn_if_missing(settings.registry)
     app = _ServiceFlask(__name__)
     # werkzeug refuses bigger bodies even when they arrive without a Content-Length
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -74,5 +81,27 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.api_tokens_file is not None:
         # inside the instrumentation, so refused requests are counted and logged too
         served = Authenticated(served, TokenFile(settings.api_tokens_file))
+    if settings.cors_origins:
+        # outside the token check: preflights carry no token, and a 401 needs the
+        # CORS headers for a page to read it
+        served = Cors(served, settings.cors_origins)
+    if settings.gzip_min_bytes:
+        # inside the instrumentation, so the access log counts the bytes sent
+        served = Compressed(served, settings.gzip_min_bytes)
     app.wsgi_app = instrument.Instrumented(served)
     return app
+
+
+def _warn_if_missing(registry: object) -> None:
+    # a mistyped SCRATCHNET_REGISTRY serves nothing but 503s: say so at start, with
+    # the path (the log is the operator's), rather than only in every response
+    root = Path(str(registry))
+    if is_s3_url(str(registry)) or root.is_dir():
+        return
+    logging.getLogger("scratchnet.store").warning(
+        "registry directory %s does not exist: nothing to serve until a model is "
+        "published there (python -m trainer train --registry %s --name NAME "
+        "--promote)",
+        root,
+        root,
+    )

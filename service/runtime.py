@@ -12,7 +12,6 @@ import numpy as np
 import orjson
 
 from trainer.nn.activations import ACTIVATIONS
-from trainer.nn.network import logits, softmax
 
 # rows per chunk when classifying a grid: big enough for numpy to amortise its call
 # overhead, small enough that the hidden activations stay in cache
@@ -80,9 +79,8 @@ class ServedModel:
         indices : (n_samples,) int64, into `classes`
         P : (n_samples, n_classes), rows sum to 1
         """
-        Z = logits(X, self.loaded.coefs, self.loaded.intercepts, self.loaded.activation)
-        indices = Z.argmax(axis=1)
-        return indices, softmax(Z)
+        # the registry's pass, so `python -m trainer predict` answers the same
+        return self.loaded.predict(X)
 
     def labels(self, indices: np.ndarray) -> np.ndarray | list:
         """Class values of class indices: an integer array, or (nested) lists of str."""

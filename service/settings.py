@@ -45,6 +45,14 @@ class Settings:
     # set by deploy/gunicorn.conf.py, not by hand: the master creates this file on
     # SIGTERM and /readyz answers 503 while it exists (the drain period)
     draining_file: Path | None = None
+    # browser origins allowed to call the API from another site, exact matches
+    # (`https://app.example.com`), or `*` for any; empty: no CORS headers at all
+    cors_origins: tuple[str, ...] = ()
+    # responses of at least this many bytes are gzipped for clients that accept it;
+    # 0 turns compression off. A 1000 x 1000 /boundary (2 MB of JSON, to 1.3%) pays
+    # even on a 1 Gbit/s link; a 10,000-point /predict (426 KB, to 46%) costs more
+    # CPU than it saves there (docs/benchmarks.md, bench/http_extras.py)
+    gzip_min_bytes: int = 1024 * 1024
 
     def __post_init__(self) -> None:
         _require(self.poll_seconds >= 0, "SCRATCHNET_POLL_SECONDS must be >= 0")
@@ -62,6 +70,14 @@ class Settings:
             self.boundary_cache_bytes >= 0, "SCRATCHNET_BOUNDARY_CACHE_MB must be >= 0"
         )
         _require(bool(self.default_model), "SCRATCHNET_DEFAULT_MODEL must not be empty")
+        _require(self.gzip_min_bytes >= 0, "SCRATCHNET_GZIP_MIN_BYTES must be >= 0")
+        for origin in self.cors_origins:
+            _require(
+                origin == "*" or _is_origin(origin),
+                f"SCRATCHNET_CORS_ORIGINS: {origin!r} is not an origin; write "
+                "scheme://host[:port] with no path, e.g. https://app.example.com, "
+                "or * for any",
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -92,6 +108,21 @@ def _mebibytes(raw: str) -> int:
     return int(float(raw) * 1024 * 1024)
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    return tuple(origin.strip() for origin in raw.split(",") if origin.strip())
+
+
+def _is_origin(text: str) -> bool:
+    """scheme://host[:port], as a browser sends it in `Origin` (no path, no slash)."""
+    scheme, sep, rest = text.partition("://")
+    return (
+        bool(sep)
+        and scheme in ("http", "https")
+        and bool(rest)
+        and not any(c in rest for c in "/?#@ ")
+    )
+
+
 def _log_level(raw: str) -> str:
     level = raw.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -115,4 +146,6 @@ _ENV: dict[str, tuple[str, Callable[[str], object]]] = {
     "log_level": ("SCRATCHNET_LOG_LEVEL", _log_level),
     "api_tokens_file": ("SCRATCHNET_API_TOKENS_FILE", Path),
     "draining_file": ("SCRATCHNET_DRAINING_FILE", Path),
+    "cors_origins": ("SCRATCHNET_CORS_ORIGINS", _origins),
+    "gzip_min_bytes": ("SCRATCHNET_GZIP_MIN_BYTES", int),
 }

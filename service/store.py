@@ -95,9 +95,11 @@ class ModelStore:
                         f"model {name!r} is not loaded: the registry cannot be "
                         f"read ({error})"
                     )
+                # the setting's name, not its value: clients are not told paths
                 raise Unavailable(
-                    f"model {name!r} has no verified version yet; publish one with "
-                    f"`python -m trainer train --name {name} --promote`"
+                    f"model {name!r} has no verified version yet; publish one into "
+                    "the registry the service reads, with `python -m trainer train "
+                    f'--registry "$SCRATCHNET_REGISTRY" --name {name} --promote`'
                 )
             raise UnknownModel(
                 f"model {_short(name)} not found; known models: {_listed(known)}"

@@ -13,6 +13,7 @@ import requests
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
+from service.client import Client
 from service.metrics import FLUSH_SECONDS
 from tests.helpers.api_cases import JSON, REJECTIONS
 from tests.helpers.registry_samples import forward_from_disk
@@ -96,8 +97,8 @@ def test_boundary_labels_equal_predict_on_the_same_points(service_url):
     assert len(grid["x"]) == 60 and len(grid["y"]) == 40
     xx, yy = np.meshgrid(grid["x"], grid["y"])
     points = np.column_stack([xx.ravel(), yy.ravel()])
-    predicted = predict(service_url, points.tolist(), f"?version={grid['version']}")
-    assert np.array(grid["labels"]).ravel().tolist() == predicted.json()["labels"]
+    labels, _ = Client(service_url).predict(points, version=grid["version"])
+    assert np.array(grid["labels"]).ravel().tolist() == labels.tolist()
 
 
 def test_boundary_formats(service_url):
@@ -117,15 +118,15 @@ def test_boundary_formats(service_url):
 
 
 def test_models_and_manifests(service_url):
-    listing = requests.get(f"{service_url}/models", timeout=30).json()
+    api = Client(service_url)
+    listing = api.models()
     moons = next(model for model in listing["models"] if model["name"] == "moons")
     assert moons["served_version"] in moons["versions"]
     served = moons["served_version"]
-    manifest = requests.get(f"{service_url}/models/moons", timeout=30).json()
+    manifest = api.manifest("moons")
     assert (manifest["name"], manifest["version"]) == ("moons", served)
     assert manifest["architecture"]["n_features"] == 2
-    one = requests.get(f"{service_url}/models/moons/versions/{served}", timeout=30)
-    assert one.json() == manifest
+    assert api.manifest("moons", served) == manifest
 
 
 def test_health_readiness_openapi(service_url):

@@ -4,6 +4,7 @@ import threading
 
 import requests
 
+from service.client import Client
 from tests.helpers.registry_samples import corrupt_copy, publish_network, write_aliases
 from tests.integration.conftest import served_versions, wait_until
 from trainer.registry import Registry
@@ -44,7 +45,7 @@ def test_a_new_version_is_served_without_restart_or_failed_requests(
         assert new > old
         wait_until(lambda: served_versions(service_url) == {new}, f"v{new} served")
     assert traffic.statuses and set(traffic.statuses) == {200}
-    listing = requests.get(f"{service_url}/models", timeout=30).json()
+    listing = Client(service_url).models()
     moons = next(model for model in listing["models"] if model["name"] == "moons")
     assert moons["served_version"] == new and new in moons["versions"]
 

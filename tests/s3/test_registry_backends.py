@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.helpers import registry_samples as samples
 from tests.s3.conftest import environ
@@ -332,3 +333,25 @@ def test_the_state_token_changes_exactly_when_something_happens(backend):
     other.set_alias("moons", "production", 1)
     aliased = registry.state_token("moons")
     assert aliased != moved and registry.state_token("moons") == aliased
+
+
+def test_gc_removes_old_versions_whole_and_keeps_what_aliases_need(backend):
+    registry = backend.registry
+    for seed in range(5):
+        _publish(registry, seed)
+    for version in (2, 4):
+        registry.set_alias("moons", "production", version)
+
+    plan = registry.gc("moons", keep=1)
+
+    # v4 served, v2 what a rollback returns to, v5 the newest: v1 and v3 go, whole
+    assert sorted(plan.removed) == [1, 3]
+    assert registry.versions("moons") == [2, 4, 5]
+    for gone in (1, 3):
+        for file in (MANIFEST_FILE, WEIGHTS_FILE):
+            with pytest.raises((FileNotFoundError, ClientError)):
+                backend.get(f"moons/{gone}/{file}")
+    assert registry.check("moons") == [] and registry.temp_entries("moons") == []
+    assert registry.rollback("moons") == (4, 2)
+    # numbers are never reused
+    assert _publish(registry, 9) == 6

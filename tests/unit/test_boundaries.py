@@ -91,3 +91,9 @@ def test_trainer_never_imports_the_service(module: str) -> None:
 )
 def test_boto3_is_imported_only_for_s3_registries(statement: str) -> None:
     assert _offenders(_imported_after(statement), ("boto3", "botocore")) == []
+
+
+def test_the_serving_path_never_imports_the_client() -> None:
+    # service.client is for callers: a worker must not pay for requests (~40 ms)
+    modules = _imported_after("import service; service.create_app")
+    assert _offenders(modules, ("requests", "service.client")) == []

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from trainer.cli import commands
+from trainer.cli import commands, gc, scoring
 from trainer.cli.commands import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL,
@@ -232,7 +232,84 @@ def build_parser() -> argparse.ArgumentParser:
         f"(older than {STALE_SECONDS / 60:.0f} minutes)",
     )
     verify.add_argument("--json", action="store_true", help="print JSON")
+    _add_scoring_commands(subparsers)
     return parser
+
+
+def _add_scoring_commands(subparsers: Any) -> None:
+    """predict, evaluate and gc: a published version used offline, old ones removed."""
+    predict = _command(
+        subparsers,
+        "predict",
+        scoring.predict,
+        "score a CSV of feature rows with a published version",
+    )
+    _add_name(predict)
+    predict.add_argument("--version", help="number or alias (default: the served one)")
+    predict.add_argument(
+        "--input",
+        required=True,
+        metavar="FILE",
+        help="CSV of feature columns, header optional",
+    )
+    predict.add_argument(
+        "--output",
+        metavar="FILE",
+        help="CSV of a label and one probability per class, replaced atomically "
+        "(default: stdout)",
+    )
+    predict.add_argument(
+        "--json", action="store_true", help="print a one-line summary (needs --output)"
+    )
+
+    evaluate = _command(
+        subparsers,
+        "evaluate",
+        scoring.evaluate,
+        "accuracy, log loss and confusion matrix of a version on a dataset",
+    )
+    _add_name(evaluate)
+    evaluate.add_argument("--version", help="number or alias (default: the served one)")
+    evaluate.add_argument(
+        "--data",
+        required=True,
+        metavar="DATA",
+        type=_parser_for(OPTION["dataset"]),
+        help="moons, circles, blobs or csv:PATH (labels in the last column)",
+    )
+    for key in ("samples", "noise", "classes", "seed"):
+        option = OPTION[key]
+        evaluate.add_argument(
+            option.flag,
+            dest=key,
+            metavar=option.metavar,
+            type=_parser_for(option),
+            default=option.default,
+            help=option.formatted_help()
+            .replace("%", "%%")
+            .replace("seed for data, split and weights", "seed of the generated data"),
+        )
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+
+    collect = _command(
+        subparsers,
+        "gc",
+        gc.gc,
+        "remove old versions, keeping every one an alias, a rollback or the "
+        "service needs",
+    )
+    _add_name(collect)
+    collect.add_argument(
+        "--keep",
+        required=True,
+        metavar="N",
+        type=_parser_for(OPTION["samples"]),  # a positive integer, in its words
+        help="newest versions to keep (at least 1), besides the protected ones",
+    )
+    collect.add_argument(
+        "--dry-run", action="store_true", help="print what would go; remove nothing"
+    )
+    collect.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _command(

@@ -63,6 +63,10 @@ def set_alias(
             )
         if previous == version:
             return None
+        # checked again where no removal can land (on disk: under the model's lock,
+        # which `trainer gc` holds too): verified above, it may have gone since
+        if version not in storage.versions(name):
+            raise NotFoundError(f"model {name!r} has no version {version} (removed)")
         return _change(current, alias, previous, version, "set")
 
     storage.update_aliases(name, change)
@@ -169,6 +173,27 @@ def rollback_target(
     by the next line's `from`, and a change the history misses (made by hand) is
     added by it.
     """
+    stack = rollback_chain(history, alias, current)
+    if current is None:
+        raise NotFoundError(
+            f"alias {alias!r} is not set, so there is nothing to roll back: point it "
+            "at a version first (promote)"
+        )
+    if len(stack) < 2:
+        raise NotFoundError(
+            f"alias {alias!r} has held only version {current}: there is no earlier "
+            "version to roll back to"
+        )
+    return stack[-2]
+
+
+def rollback_chain(
+    history: list[dict[str, Any]], alias: str, current: int | None
+) -> list[int]:
+    """The versions successive rollbacks of `alias` step back through, oldest first,
+    ending at `current` (empty when the alias is unset): the replay `rollback_target`
+    takes its answer from, and what retention (`trainer gc`) must keep.
+    """
     stack: list[int] = []
     for entry in history:
         if entry.get("alias") != alias:
@@ -187,17 +212,7 @@ def rollback_target(
     # the alias file is the truth: the last line may never have landed, or a change
     # may have been made by hand since
     _arrive(stack, current)
-    if current is None:
-        raise NotFoundError(
-            f"alias {alias!r} is not set, so there is nothing to roll back: point it "
-            "at a version first (promote)"
-        )
-    if len(stack) < 2:
-        raise NotFoundError(
-            f"alias {alias!r} has held only version {current}: there is no earlier "
-            "version to roll back to"
-        )
-    return stack[-2]
+    return stack
 
 
 def _arrive(stack: list[int], value: object) -> None:

@@ -188,6 +188,21 @@ class LocalStorage:
         else:
             entry.unlink(missing_ok=True)
 
+    def remove_version(self, name: str, version: int) -> None:
+        """Renamed out of view in one step, then deleted; never through a symlink."""
+        model_dir = self._model_dir(name)
+        directory = model_dir / str(parse_version(version))
+        if directory.is_symlink():
+            raise VerificationError(f"{name} v{version}: is a symlink, refused")
+        if not directory.is_dir():
+            raise FileNotFoundError(directory)
+        # dot-named with the drafts' prefix: no reader lists it, and one left by a
+        # crash before the delete is cleaned by `verify --fix` like a stale draft
+        hidden = model_dir / f"{TEMP_PREFIX}removed-{version}-{uuid.uuid4().hex}"
+        os.rename(directory, hidden)
+        fsync_dir(model_dir)
+        shutil.rmtree(hidden)
+
     def _model_dir(self, name: str) -> Path:
         check_name(name)
         path = self.root / name

@@ -58,6 +58,17 @@ class LoadedModel:
         """Probabilities (n_samples, n_classes), columns in the order of `classes`."""
         return network.predict_proba(X, self.coefs, self.intercepts, self.activation)
 
+    def predict(self, X: Array) -> tuple[Array, Array]:
+        """What the service answers for X: class indices (n_samples,) into `classes`
+        and probabilities P (n_samples, n_classes).
+
+        The label is the argmax of the logits (softmax is monotonic, so it is the
+        most probable class, first on ties); `trainer predict` shares this pass.
+        """
+        Z = self.logits(X)
+        indices = Z.argmax(axis=1)
+        return indices, network.softmax(Z)
+
 
 class Reader:
     """Versions and aliases of every model in one store (a directory by default)."""

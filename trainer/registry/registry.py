@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from trainer.registry import aliases, maintenance, publishing
+from trainer.registry import aliases, maintenance, publishing, retention
 from trainer.registry.maintenance import STALE_SECONDS, Problem
 from trainer.registry.reading import Reader, read_verified
+from trainer.registry.retention import RetentionPlan
 from trainer.registry.storage import open_storage
 
 Array = np.ndarray
@@ -60,6 +61,11 @@ class Registry(Reader):
     ) -> list[PurePath]:
         """Remove temporary entries older than `max_age_seconds`; returns them."""
         return maintenance.clean_stale(self.storage, name, max_age_seconds)
+
+    def gc(self, name: str, keep: int, dry_run: bool = False) -> RetentionPlan:
+        """Remove all but the newest `keep` versions and those an alias, a rollback
+        or the service still needs; with `dry_run`, only say which."""
+        return retention.collect(self.storage, self._verify, name, keep, dry_run)
 
     def _verify(self, name: str, version: int) -> None:
         read_verified(self.storage, name, version)

@@ -258,6 +258,23 @@ class S3Storage:
         self.s3.delete(keys)
         self._known.pop(entry.parts[0], None)
 
+    def remove_version(self, name: str, version: int) -> None:
+        """The manifest key first, then the rest (`trainer gc`).
+
+        No rename on S3: without its manifest the version is at once no version
+        (never listed, never verified), and keys a crash leaves behind are an
+        interrupted commit that `verify --fix` removes. The claim stays, so the
+        number is never claimed again.
+        """
+        prefix = self._key(name, parse_version(version)) + "/"
+        keys = [o["Key"] for o in self.s3.keys(prefix)]
+        manifest = prefix + MANIFEST_FILE
+        if manifest not in keys:
+            raise FileNotFoundError(f"{name} v{version}")
+        self.s3.delete([manifest])
+        self.s3.delete([key for key in keys if key != manifest])
+        self._known.pop(name, None)
+
     # --- helpers -----------------------------------------------------------------
 
     def _key(self, name: str, *parts: object) -> str:

@@ -150,6 +150,22 @@ class Storage(Protocol):
         """Delete a temporary entry and everything under it."""
         ...
 
+    def remove_version(self, name: str, version: int) -> None:
+        """Take a published version out of the registry (`trainer gc`).
+
+        The version disappears at once: a reader lists and reads all of it or none
+        of it, never a version with files missing. On disk: rename the directory to
+        a temporary entry (atomic), sync the model directory, then delete the entry
+        (one left by a crash is removed like an interrupted publish). On S3, with
+        no rename: the manifest key first, so what is left for a moment never
+        verifies and is never served, then the other keys.
+        FileNotFoundError if there is no such version. The caller runs it inside
+        `update_aliases` (no alias change lands between its decision and the
+        removal) and never removes a model's highest version, so numbers are not
+        reused.
+        """
+        ...
+
 
 # --- choosing a store ------------------------------------------------------------
 

@@ -182,10 +182,25 @@ def test_limits_come_from_the_settings(registry):
     assert_error(client.post("/predict", data=big, headers=JSON), 413, "body_too_large")
 
 
-def test_empty_registry_is_503_not_404(tmp_path):
+def test_empty_registry_is_503_not_404(tmp_path, capsys):
     client = make_client(Registry(tmp_path / "empty"))
+    # the operator's log names the missing directory once, at start
+    warnings = [
+        orjson.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if '"WARNING"' in line
+    ]
+    assert any(
+        f"registry directory {tmp_path / 'empty'} does not exist" in w["msg"]
+        for w in warnings
+    ), warnings
     assert_error(client.get("/readyz"), 503, "model_not_ready")
-    assert_error(post_points(client, [[0, 0]]), 503, "model_not_ready")
+    error = assert_error(post_points(client, [[0, 0]]), 503, "model_not_ready")
+    # how to fix it, in the service's own terms, without the server's path
+    assert (
+        '--registry "$SCRATCHNET_REGISTRY" --name moons --promote' in error["message"]
+    )
+    assert str(tmp_path) not in error["message"]
     assert client.get("/healthz").status_code == 200
     assert client.get("/models").get_json()["models"] == []
 
