@@ -5,13 +5,16 @@
 #     kubernetes-validate --strict and yamllint;
 #  2. checkov passes on the manifests and the Dockerfile (skips, with reasons, in
 #     .checkov.yaml); hadolint passes on the Dockerfile;
-#  3. the compose file validates;
+#  3. the compose files validate (deploy/compose.yaml, and deploy/compose.s3.yaml with
+#     its SeaweedFS store);
 #  4. the image builds (and compose's proxy image, a local stand-in unless
 #     SCRATCHNET_PROXY_IMAGE names one), and runs read-only: empty registry -> trainer
 #     in the same image publishes -> ready -> /predict, /boundary -> a second version
 #     is served without a restart (scripts/deploy_smoke.py);
 #  5. `docker-compose up` on an empty volume seeds the model and becomes ready behind
-#     the nginx proxy, and a retrain publishes a version (scripts/compose_smoke.py).
+#     the nginx proxy, and a retrain publishes a version (scripts/compose_smoke.py);
+#     the same with the registry in SeaweedFS, whose stop and restart under the
+#     running service it rides out (compose_smoke.py --s3).
 # Installs what it needs (scripts/install-deploy-tools.sh). SKIP_IMAGE=1 stops after 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,13 +66,14 @@ step "yamllint"
 
 step "checkov (manifests, Dockerfile)"
 "$tools/checkov" --config-file .checkov.yaml "${rendered[@]/#/--file=}" \
-    -f deploy/Dockerfile
+    -f deploy/Dockerfile -f deploy/seaweedfs.Dockerfile
 
 step "hadolint"
-"$tools/hadolint" deploy/Dockerfile
+"$tools/hadolint" deploy/Dockerfile deploy/seaweedfs.Dockerfile
 
 step "compose config"
 docker-compose -f deploy/compose.yaml config -q
+docker-compose -f deploy/compose.s3.yaml config -q
 sh -n deploy/retrain.sh
 
 if [[ "${SKIP_IMAGE:-0}" == 1 ]]; then
@@ -94,5 +98,9 @@ python3 scripts/deploy_smoke.py --image "$IMAGE"
 
 step "compose up on an empty volume"
 python3 scripts/compose_smoke.py --image "$IMAGE" --proxy-image "$PROXY_IMAGE"
+
+step "compose up with the registry in SeaweedFS"
+python3 scripts/compose_smoke.py --image "$IMAGE" --proxy-image "$PROXY_IMAGE" \
+    --s3 "$SEAWEEDFS_IMAGE"
 
 step "done"
