@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# nginx and strace for tests/faults: installed first when root and missing, else named
+# nginx and strace for tests/faults, chromium for tests/browser: installed first when
+# root and missing, else named
 test: venv
 	scripts/install-test-tools.sh
 	$(PY) -m pytest

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Install what the test suite needs beyond the virtualenv, on a fresh machine or CI:
 # Debian's nginx (tests/faults run the binary unprivileged with deploy/k8s/nginx.conf,
-# as the deployed proxy) and strace (tests/faults/test_trainer_kill.py injects kills
-# with it). Called by `make test` and `.ci/run`; silent and about instant when both are
-# there. As root it installs what is missing; otherwise it says what is missing and
-# which tests will not run, and leaves the rest of the suite to run.
+# as the deployed proxy), strace (tests/faults/test_trainer_kill.py injects kills with
+# it) and chromium (tests/browser drive /usr/bin/chromium with Playwright, which then
+# never downloads a browser of its own). Called by `make test` and `.ci/run`; silent
+# and about instant when all are there. As root it installs what is missing;
+# otherwise it says what is missing and which tests will not run, and leaves the rest
+# of the suite to run.
 #
 # usage: scripts/install-test-tools.sh [--require]   (--require: exit 1 if it cannot)
 set -euo pipefail
@@ -13,10 +15,11 @@ require=0
 [[ "${1:-}" == --require ]] && require=1
 
 # package -> the binary the tests look for (tests/faults/stack.py: PATH or /usr/sbin)
-declare -A binaries=([nginx]=nginx [strace]=strace)
+declare -A binaries=([nginx]=nginx [strace]=strace [chromium]=chromium)
 declare -A missing_means=(
     [nginx]="tests/faults skip the tests that need it (they fail when CI is set)"
     [strace]="tests/faults/test_trainer_kill.py fails"
+    [chromium]="tests/browser skip (they fail when CI is set)"
 )
 
 missing=()
@@ -59,6 +62,9 @@ if [[ " ${missing[*]} " == *" nginx "* ]]; then
         systemctl disable --now nginx.service
     fi
     echo "install-test-tools: $(/usr/sbin/nginx -v 2>&1), not started, no default site"
+fi
+if [[ " ${missing[*]} " == *" chromium "* ]]; then
+    echo "install-test-tools: $(/usr/bin/chromium --version 2>/dev/null | head -1)"
 fi
 if [[ " ${missing[*]} " == *" strace "* ]]; then
     echo "install-test-tools: $(strace -V | head -1)"

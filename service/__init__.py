@@ -13,7 +13,7 @@ import orjson
 from flask import Flask, Response
 from flask.globals import request_ctx
 
-from service import api, errors, instrument, logs, metrics
+from service import api, errors, explorer, instrument, logs, metrics
 from service.auth import Authenticated, TokenFile
 from service.cache import BytesCache
 from service.compression import Compressed
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["scratchnet.context"] = context
     app.extensions["scratchnet.openapi"] = orjson.dumps(document(settings))
     app.register_blueprint(api.bp)
+    app.register_blueprint(explorer.bp)
     errors.register(app)
     # outermost first: observe every request; serve the hot routes without Flask
     served = FastPath(app.wsgi_app, context)

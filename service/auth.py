@@ -27,8 +27,11 @@ WsgiApp = Callable[[dict, StartResponse], Iterable[bytes]]
 
 # probes and the metrics scrape run without credentials: a kubelet or Prometheus
 # should not need a client token, and none of them reveals a model or a prediction
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-OPEN_PREFIXES = ("/v2/health/",)
+# the explorer page (service.explorer) and its files under /explorer/: no model or data
+# in them, and a browser cannot attach a bearer token to a navigation or a module
+# import; the page asks for a token and sends it with each of its API calls
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/"})
+OPEN_PREFIXES = ("/v2/health/", "/explorer/")
 # how often the token file is looked at (one stat); a rotation takes effect this fast
 RECHECK_SECONDS = 1.0
 

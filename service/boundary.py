@@ -24,6 +24,11 @@ MEDIA_TYPES = {
 }
 
 
+# bytes of one probability in JSON at most: orjson's shortest repr of a float64
+# ("0.12345678901234568", "1.2345678901234567e-05") and its comma
+_JSON_PROBABILITY_BYTES = 24
+
+
 @dataclass(frozen=True)
 class Grid:
     x_min: float
@@ -80,13 +85,27 @@ def default_bounds(model: ServedModel) -> tuple[float, float, float, float]:
     )
 
 
-def response_size(model: ServedModel, grid: Grid, fmt: str) -> int:
+def response_size(
+    model: ServedModel, grid: Grid, fmt: str, values: str = "labels"
+) -> int:
     """An upper bound on the bytes `render` will produce, known before any work.
 
     JSON spells one label a cell, so string classes ("Iris-versicolor") multiply it;
     npy is a byte a cell; PNG is at most a byte a cell plus its row filters.
+    Probabilities are n_classes numbers a cell: float32 in npy, ~24 bytes in JSON.
     """
     cells = grid.nx * grid.ny
+    if values == "probabilities":
+        numbers = cells * len(model.classes)
+        if fmt == "npy":
+            return numbers * 4 + 128
+        return (
+            numbers * _JSON_PROBABILITY_BYTES
+            + cells * 2
+            + grid.ny * 2
+            + (grid.nx + grid.ny) * 25
+            + 1024
+        )
     if fmt == "npy":
         return cells + 128
     if fmt == "png":
@@ -100,26 +119,34 @@ def response_size(model: ServedModel, grid: Grid, fmt: str) -> int:
     )
 
 
-def check_response_size(model: ServedModel, grid: Grid, fmt: str, limit: int) -> None:
+def check_response_size(
+    model: ServedModel, grid: Grid, fmt: str, limit: int, values: str = "labels"
+) -> None:
     """413 before rendering a response over `limit` bytes (SCRATCHNET_MAX_RESPONSE_MB).
 
     The cell limit alone lets a long string label or a format with more bytes a cell
     build tens of MB per request, and a worker holds them in memory at once.
     """
-    size = response_size(model, grid, fmt)
+    size = response_size(model, grid, fmt, values)
     if size > limit:
         raise ApiError(
             413,
             "response_too_large",
-            f"a {grid.nx}x{grid.ny} grid in {fmt} would be about {size} bytes; the "
-            f"limit is {limit} (SCRATCHNET_MAX_RESPONSE_MB): ask for fewer cells, or "
-            "format=npy or png, which take a byte a cell",
+            f"a {grid.nx}x{grid.ny} grid of {values} in {fmt} would be about {size} "
+            f"bytes; the limit is {limit} (SCRATCHNET_MAX_RESPONSE_MB): ask for "
+            + (
+                "fewer cells, or format=npy (4 bytes a class a cell)"
+                if values == "probabilities"
+                else "fewer cells, or format=npy or png, which take a byte a cell"
+            ),
         )
 
 
-def render(model: ServedModel, grid: Grid, fmt: str) -> bytes:
-    """The grid's labels as response bytes in `fmt` (json, npy or png)."""
+def render(model: ServedModel, grid: Grid, fmt: str, values: str = "labels") -> bytes:
+    """The grid's labels (or probabilities) as response bytes in `fmt`."""
     xs, ys = grid.axes()
+    if values == "probabilities":
+        return _render_probabilities(model, xs, ys, fmt)
     indices = model.classify_grid(xs, ys)  # (ny, nx)
     if fmt == "npy":
         buffer = io.BytesIO()
@@ -136,6 +163,28 @@ def render(model: ServedModel, grid: Grid, fmt: str) -> bytes:
             "x": xs,
             "y": ys,
             "labels": model.labels(indices),
+        },
+        option=orjson.OPT_SERIALIZE_NUMPY,
+    )
+
+
+def _render_probabilities(
+    model: ServedModel, xs: np.ndarray, ys: np.ndarray, fmt: str
+) -> bytes:
+    """json: nested lists (ny, nx, n_classes) of float64; npy: float32, same shape."""
+    P = model.grid_probabilities(xs, ys)
+    if fmt == "npy":
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, P.astype("<f4"), allow_pickle=False)
+        return buffer.getvalue()
+    return orjson.dumps(
+        {
+            "model": model.name,
+            "version": model.version,
+            "classes": model.classes,
+            "x": xs,
+            "y": ys,
+            "probabilities": P,
         },
         option=orjson.OPT_SERIALIZE_NUMPY,
     )

@@ -15,8 +15,10 @@ import orjson
 from service.errors import ApiError, bad_request
 from service.validation import check_number, require_unique_keys
 
-GRID_FIELDS = ("x_min", "x_max", "y_min", "y_max", "nx", "ny", "format")
+GRID_FIELDS = ("x_min", "x_max", "y_min", "y_max", "nx", "ny", "format", "values")
 FORMATS = ("json", "npy", "png")
+# what a cell holds: its class label, or every class's probability (json and npy)
+VALUES = ("labels", "probabilities")
 DEFAULT_GRID_SIZE = 200
 # a number in a query string is spelt as in JSON (a sign allowed): Python's float()
 # would also take "1_0", " 1", "nan" or digits of other scripts
@@ -34,6 +36,7 @@ class GridRequest:
     nx: int = DEFAULT_GRID_SIZE
     ny: int = DEFAULT_GRID_SIZE
     format: str = "json"
+    values: str = "labels"
 
 
 def parse_grid_body(
@@ -103,7 +106,21 @@ def _grid_request(
                 f"format must be one of {', '.join(FORMATS)}, got {_shown(fmt)}",
             )
         values["format"] = fmt
+    if "values" in fields:
+        kind = fields["values"]
+        if kind not in VALUES:
+            raise bad_request(
+                "invalid_parameter",
+                f"values must be one of {', '.join(VALUES)}, got {_shown(kind)}",
+            )
+        values["values"] = kind
     request = GridRequest(**values)
+    if request.values == "probabilities" and request.format == "png":
+        raise bad_request(
+            "invalid_parameter",
+            "values=probabilities comes as format=json or format=npy; "
+            "format=png draws the labels only",
+        )
     if request.nx * request.ny > max_cells:
         raise ApiError(
             413,

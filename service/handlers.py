@@ -96,13 +96,13 @@ def boundary(environ: dict, context: Context) -> Reply:
         )
     model = resolve_model(environ, context, fields)
     grid = resolve_grid(grid_request, model)
-    fmt = grid_request.format
-    check_response_size(model, grid, fmt, settings.max_response_bytes)
+    fmt, values = grid_request.format, grid_request.values
+    check_response_size(model, grid, fmt, settings.max_response_bytes, values)
     cache = context.boundary_cache
-    key = (model.name, model.version, grid, fmt)
+    key = (model.name, model.version, grid, fmt, values)
     content = cache.get(key) if cache is not None else None
     if content is None:
-        content = render(model, grid, fmt)
+        content = render(model, grid, fmt, values)
         if cache is not None:
             cache.put(key, content)
     metrics.count_cells(model.name, model.version, grid.nx * grid.ny)

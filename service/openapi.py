@@ -7,7 +7,7 @@ numbers come from the same Settings the validators enforce.
 
 from service.auth import OPEN_PATHS, OPEN_PREFIXES
 from service.boundary import MARGIN
-from service.grid_fields import DEFAULT_GRID_SIZE, FORMATS
+from service.grid_fields import DEFAULT_GRID_SIZE, FORMATS, VALUES
 from service.openapi_schemas import schemas
 from service.settings import Settings
 from trainer.registry.names import ALIAS_PATTERN, VERSION_PATTERN
@@ -64,6 +64,13 @@ def _document(settings: Settings) -> dict:
         "nx": {**size, "description": f"Columns: {size_text}"},
         "ny": {**size, "description": f"Rows: {size_text}"},
         "format": {"type": "string", "enum": list(FORMATS), "default": "json"},
+        "values": {
+            "type": "string",
+            "enum": list(VALUES),
+            "default": "labels",
+            "description": "labels: each cell's class; probabilities: each class's "
+            "probability in each cell (format json or npy; with png a 400).",
+        },
     }
     # the registry's own rules: a version it could hold or an alias it could set
     version_schema = {
@@ -83,14 +90,17 @@ def _document(settings: Settings) -> dict:
         ),
     ]
     boundary_ok = {
-        "description": "Class labels of the grid.",
+        "description": "Class labels (or probabilities) of the grid.",
         "headers": _model_headers(),
         "content": {
-            "application/json": {"schema": _ref("Boundary")},
+            "application/json": {
+                "schema": {"oneOf": [_ref("Boundary"), _ref("BoundaryProbabilities")]}
+            },
             "application/octet-stream": {
                 "schema": {"type": "string", "format": "binary"},
                 "description": "A .npy file: uint8 class indices into `classes`, "
-                "shape (ny, nx).",
+                "shape (ny, nx); with values=probabilities float32, shape "
+                "(ny, nx, n_classes).",
             },
             "image/png": {"schema": {"type": "string", "format": "binary"}},
         },
@@ -198,6 +208,40 @@ def _document(settings: Settings) -> dict:
                     "responses": {
                         "200": _manifest_ok(),
                         **_errors("400", "404", "503"),
+                    },
+                }
+            },
+            "/models/{name}/versions/{version}/data": {
+                "get": {
+                    "summary": "The version's data sample: at most 2,000 of its "
+                    "training and validation points, with their labels and split.",
+                    "parameters": [
+                        _path("name", {"type": "string"}),
+                        _path("version", version_schema),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Stored with the version, verified "
+                            "against its sha256 in the manifest.",
+                            "headers": _model_headers(),
+                            "content": {
+                                "application/json": {"schema": _ref("DataSample")}
+                            },
+                        },
+                        **_errors("400", "404", "503"),
+                    },
+                }
+            },
+            "/": {
+                "get": {
+                    "summary": "The decision-boundary explorer (an HTML page).",
+                    "responses": {
+                        "200": {
+                            "description": "The page; its script and style come "
+                            "from /explorer/, under a strict Content-Security-Policy.",
+                            "content": {"text/html": {"schema": {"type": "string"}}},
+                        },
+                        **_errors("400"),
                     },
                 }
             },

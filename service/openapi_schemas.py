@@ -73,6 +73,62 @@ def schemas(settings: Settings, number: dict) -> dict:
                 },
             },
         },
+        "BoundaryProbabilities": {
+            "type": "object",
+            "required": ["model", "version", "classes", "x", "y", "probabilities"],
+            "properties": {
+                "model": {"type": "string"},
+                "version": {"type": "integer"},
+                "classes": {"type": "array", "items": label},
+                "x": {"type": "array", "items": {"type": "number"}},
+                "y": {"type": "array", "items": {"type": "number"}},
+                "probabilities": {
+                    "type": "array",
+                    "description": "ny rows of nx cells of n_classes probabilities "
+                    "(columns follow `classes`); row j is y[j].",
+                    "items": {
+                        "type": "array",
+                        "items": {"type": "array", "items": {"type": "number"}},
+                    },
+                },
+            },
+        },
+        "DataSample": {
+            "type": "object",
+            "required": [
+                "model",
+                "version",
+                "classes",
+                "n_features",
+                "n_train",
+                "n_validation",
+                "points",
+                "labels",
+                "split",
+            ],
+            "properties": {
+                "model": {"type": "string"},
+                "version": {"type": "integer"},
+                "classes": {"type": "array", "items": label},
+                "n_features": {"type": "integer"},
+                "n_train": {
+                    "type": "integer",
+                    "description": "Training points the version saw (all, not "
+                    "only those sampled here).",
+                },
+                "n_validation": {"type": "integer"},
+                "points": {
+                    "type": "array",
+                    "maxItems": 2000,
+                    "items": {"type": "array", "items": {"type": "number"}},
+                },
+                "labels": {"type": "array", "items": label},
+                "split": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": ["train", "validation"]},
+                },
+            },
+        },
         "Models": {
             "type": "object",
             "required": ["default_model", "models"],
@@ -143,6 +199,15 @@ def schemas(settings: Settings, number: dict) -> dict:
                 "version": {"type": "integer"},
                 "kind": {"type": "string", "enum": ["mlp", "logreg"]},
                 "architecture": {"type": "object"},
+                "loss_curve": {
+                    "type": "object",
+                    "description": "Training loss, evenly downsampled to at most "
+                    "1,000 epochs (networks only; absent for versions before it).",
+                    "properties": {
+                        "epochs": {"type": "array", "items": {"type": "integer"}},
+                        "loss": {"type": "array", "items": {"type": "number"}},
+                    },
+                },
             },
         },
     }

@@ -127,6 +127,33 @@ class ServedModel:
             out[start : start + rows] = first_max_rows(H).reshape(len(y_chunk), -1)
         return out
 
+    def grid_probabilities(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Class probabilities of every grid cell, for a two-feature model.
+
+        The cells go through the same pass as /predict (not the separable one of
+        `classify_grid`), so a cell's probabilities are exactly what /predict gives
+        for its point.
+
+        Parameters
+        ----------
+        xs : (nx,) first-feature coordinates
+        ys : (ny,) second-feature coordinates
+
+        Returns
+        -------
+        P : (ny, nx, n_classes) float64; P[j, i] is the point (xs[i], ys[j])
+        """
+        P = np.empty((len(ys), len(xs), len(self.classes)))
+        rows = max(1, _GRID_CHUNK // max(1, len(xs)))
+        for start in range(0, len(ys), rows):
+            y_chunk = ys[start : start + rows]
+            X = np.empty((len(y_chunk), len(xs), 2))
+            X[..., 0] = xs
+            X[..., 1] = y_chunk[:, None]
+            _, P_chunk = self.predict(X.reshape(-1, 2))
+            P[start : start + rows] = P_chunk.reshape(len(y_chunk), len(xs), -1)
+        return P
+
 
 def first_max_rows(Z: np.ndarray) -> np.ndarray:
     """Index of the largest row of Z (n_classes, n_cells) per column, first on ties.

@@ -2,8 +2,9 @@
 path and the state left, one JSON line with --json, and nothing partial in the registry.
 
 The disk is a tmpfs of a few pages, filled to leave exactly k pages free: with none,
-the version itself cannot be written; with two, the version lands (weights.npz and
-manifest.json are a page each) and the promotion after it fails.
+the version itself cannot be written; with five, the version lands (weights.npz and
+manifest.json are a page each, the 200 points of data_sample.json three) and the
+promotion after it fails.
 """
 
 import json
@@ -19,6 +20,8 @@ from trainer.registry import Registry
 
 PAGE = 4096
 NAME = "full"
+# what one version of the training run below takes on the tmpfs, in pages
+VERSION_PAGES = 5
 
 
 @pytest.fixture
@@ -85,7 +88,7 @@ def test_no_room_for_the_version_publishes_nothing(small_disk, as_json):
 def test_no_room_for_the_promotion_says_the_version_is_published(small_disk, as_json):
     registry = small_disk / "registry"
     (registry / NAME).mkdir(parents=True)
-    fill_leaving(small_disk, 2)
+    fill_leaving(small_disk, VERSION_PAGES)
     result = train(registry, *(["--json"] if as_json else []))
     message = _error_message(result, as_json)
     record("full_disk_promote", exit_code=result.returncode, message=message)

@@ -78,6 +78,7 @@ def publish(
                 entry.result.coefs,
                 entry.result.intercepts,
                 entry.result.manifest_fields,
+                entry.result.files,
             ),
         )
         for entry in entries

@@ -33,7 +33,9 @@ from trainer.errors import StorageError, TrainingError
 from trainer.nn import network
 from trainer.nn.classifier import ScratchNetClassifier
 from trainer.registry import Registry
+from trainer.registry.manifest import downsample_loss_curve
 from trainer.registry.promotion import PRODUCTION, promote_if_better
+from trainer.registry.sample import SAMPLE_FILE, build_sample, sample_bytes
 
 Array = np.ndarray
 
@@ -59,6 +61,18 @@ class TrainedModel:
     @property
     def metrics(self) -> dict[str, float]:
         return self.manifest_fields["metrics"]
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """The version's optional files: the data sample the explorer draws."""
+        sample = build_sample(
+            self.X_train,
+            [_json_label(label) for label in self.y_train],
+            self.X_validation,
+            [_json_label(label) for label in self.y_validation],
+            seed=self.manifest_fields["training"].get("seed") or 0,
+        )
+        return {SAMPLE_FILE: sample_bytes(sample)}
 
 
 @dataclass(frozen=True)
@@ -197,6 +211,9 @@ def fit(
         "data": _data_section(X_train, y_train, X_val),
         "metrics": metrics,
     }
+    if loss_curve:
+        # kept with the version so it can be drawn later (GET /models/...)
+        manifest_fields["loss_curve"] = downsample_loss_curve(loss_curve)
     return TrainedModel(
         coefs=[np.asarray(W, dtype=np.float64) for W in coefs],
         intercepts=[np.asarray(b, dtype=np.float64) for b in intercepts],
@@ -223,7 +240,11 @@ def publish(
     where = Path(registry.root) / options.name
     try:
         version = registry.publish(
-            options.name, result.coefs, result.intercepts, result.manifest_fields
+            options.name,
+            result.coefs,
+            result.intercepts,
+            result.manifest_fields,
+            result.files,
         )
     except OSError as exc:
         raise StorageError(

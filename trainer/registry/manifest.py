@@ -18,6 +18,7 @@ import numpy as np
 from trainer.errors import VerificationError
 from trainer.nn.activations import ACTIVATIONS
 from trainer.registry.artifact import WEIGHTS_FILE
+from trainer.registry.sample import SAMPLE_FILE
 
 Array = np.ndarray
 
@@ -25,21 +26,30 @@ SCHEMA_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 # a published version holds exactly its manifest and the files the manifest lists
 VERSION_FILES = frozenset({MANIFEST_FILE, WEIGHTS_FILE})
+# files a version may hold besides those, each listed in `files` with its sha256
+OPTIONAL_FILES = frozenset({SAMPLE_FILE})
+# the loss curve kept in the manifest: evenly downsampled to at most this many points
+MAX_LOSS_POINTS = 1000
 KINDS = ("mlp", "logreg")
 MAX_MANIFEST_BYTES = 1024 * 1024
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def build_manifest(
-    name: str, version: int, fields: Mapping[str, Any], weights_sha256: str
+    name: str,
+    version: int,
+    fields: Mapping[str, Any],
+    weights_sha256: str,
+    extra_files: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The full manifest of a version: the trainer's fields plus identity and checksums.
 
     `fields` holds `kind`, `created_at`, `architecture`, `training`, `data`, `metrics`
-    and `trainer_version`; this adds `schema_version`, `name`, `version`, `files` and
+    and `trainer_version` (and optionally `loss_curve`); this adds `schema_version`,
+    `name`, `version`, `files` (the weights and `extra_files`, name -> sha256) and
     `manifest_digest`, then validates the result.
     """
-    given = {**fields, "files": {WEIGHTS_FILE: weights_sha256}}
+    given = {**fields, "files": {WEIGHTS_FILE: weights_sha256, **(extra_files or {})}}
     given.update(schema_version=SCHEMA_VERSION, name=name, version=version)
     given.pop("manifest_digest", None)
     # documented fields first, in the documented order, for people reading the file
@@ -136,8 +146,18 @@ def validate_manifest(manifest: Mapping[str, Any]) -> None:
     _validate_data(_expect(manifest, "data", dict), n_features)
     _validate_metrics(_expect(manifest, "metrics", dict))
     files = _expect(manifest, "files", dict)
-    if set(files) != {WEIGHTS_FILE} or not _is_sha256(files[WEIGHTS_FILE]):
-        _fail("files", f"must map {WEIGHTS_FILE} to a sha256 hex digest")
+    if (
+        WEIGHTS_FILE not in files
+        or not set(files) <= {WEIGHTS_FILE, *OPTIONAL_FILES}
+        or not all(_is_sha256(digest) for digest in files.values())
+    ):
+        _fail(
+            "files",
+            f"must map {WEIGHTS_FILE} (and optionally {', '.join(OPTIONAL_FILES)}) "
+            "to sha256 hex digests",
+        )
+    if "loss_curve" in manifest:
+        _validate_loss_curve(manifest["loss_curve"])
     _expect(manifest, "trainer_version", str)
     digest = manifest.get("manifest_digest")
     if digest != manifest_digest(manifest):
@@ -188,6 +208,39 @@ def _validate_metrics(metrics: Mapping[str, Any]) -> None:
             _fail(f"metrics.{key}", f"must be a finite number or null, got {value!r}")
         if key.endswith("_accuracy") and value is not None and not 0 <= value <= 1:
             _fail(f"metrics.{key}", f"must be between 0 and 1, got {value!r}")
+
+
+def _validate_loss_curve(curve: Any) -> None:
+    # {"epochs": [1, ...], "loss": [...]}: which epochs were kept, and their losses
+    if not isinstance(curve, dict) or set(curve) != {"epochs", "loss"}:
+        _fail("loss_curve", 'must be {"epochs": [...], "loss": [...]}')
+    epochs, loss = curve["epochs"], curve["loss"]
+    if not (isinstance(epochs, list) and isinstance(loss, list)):
+        _fail("loss_curve", "epochs and loss must be lists")
+    if len(epochs) != len(loss) or len(loss) > MAX_LOSS_POINTS:
+        _fail("loss_curve", f"must pair epochs and losses, at most {MAX_LOSS_POINTS}")
+    if not all(_is_positive_int(e) for e in epochs) or epochs != sorted(set(epochs)):
+        _fail("loss_curve", "epochs must be increasing positive integers")
+    if not all(_is_finite_number(v) for v in loss):
+        _fail("loss_curve", "loss must be finite numbers")
+
+
+def downsample_loss_curve(
+    loss_curve: Sequence[float], max_points: int = MAX_LOSS_POINTS
+) -> dict[str, list]:
+    """A loss per epoch as the manifest keeps it: at most `max_points`, evenly spaced.
+
+    The first and last epochs are always kept (where training started and ended).
+    """
+    n_epochs = len(loss_curve)
+    if n_epochs <= max_points:
+        kept = list(range(n_epochs))
+    else:
+        kept = sorted(set(np.linspace(0, n_epochs - 1, max_points).round().astype(int)))
+    return {
+        "epochs": [int(i) + 1 for i in kept],
+        "loss": [float(loss_curve[i]) for i in kept],
+    }
 
 
 def check_architecture(manifest: Mapping[str, Any], coefs: Sequence[Array]) -> None:

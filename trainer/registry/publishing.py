@@ -27,6 +27,7 @@ from trainer.registry.manifest import (
     manifest_bytes,
 )
 from trainer.registry.names import is_version_name
+from trainer.registry.sample import SAMPLE_FILE, parse_sample
 from trainer.registry.storage import Storage
 
 Array = np.ndarray
@@ -38,9 +39,12 @@ def publish(
     coefs: Sequence[Array],
     intercepts: Sequence[Array],
     manifest_fields: Mapping[str, Any],
+    files: Mapping[str, bytes] | None = None,
 ) -> int:
     """Publish a new version atomically and return its number.
 
+    `files` are the version's optional files (`OPTIONAL_FILES`, e.g. the data
+    sample), name -> bytes; the manifest lists each with its sha256.
     Everything is validated before the first byte is written. The draft is committed
     under the next free number; a publisher that loses the race for a number (the
     commit refuses a taken one) takes the next.
@@ -50,17 +54,23 @@ def publish(
     fields.setdefault("trainer_version", __version__)
     weights = weights_bytes(coefs, intercepts)
     weights_sha = sha256_hex(weights)
-    checked = build_manifest(name, 1, fields, weights_sha)
+    extra = dict(files or {})
+    extra_sha = {file: sha256_hex(data) for file, data in extra.items()}
+    checked = build_manifest(name, 1, fields, weights_sha, extra_sha)
     check_architecture(checked, read_weights(weights)[0])
+    if SAMPLE_FILE in extra:
+        parse_sample(extra[SAMPLE_FILE], checked)
 
     clean_stale(storage, name)
     with storage.draft(name) as draft:
         draft.write(WEIGHTS_FILE, weights)
+        for file, data in sorted(extra.items()):
+            draft.write(file, data)
         version = storage.next_version(name)
         while True:
             if not is_version_name(str(version)):
                 raise RegistryError(f"model {name!r}: out of version numbers")
-            manifest = build_manifest(name, version, fields, weights_sha)
+            manifest = build_manifest(name, version, fields, weights_sha, extra_sha)
             if draft.commit(version, MANIFEST_FILE, manifest_bytes(manifest)):
                 return version
             version = max(version + 1, storage.next_version(name))

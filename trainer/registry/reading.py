@@ -23,11 +23,13 @@ from trainer.registry.artifact import (
 from trainer.registry.manifest import (
     MANIFEST_FILE,
     MAX_MANIFEST_BYTES,
+    OPTIONAL_FILES,
     VERSION_FILES,
     check_architecture,
     parse_manifest,
 )
 from trainer.registry.names import check_alias, parse_version
+from trainer.registry.sample import MAX_SAMPLE_BYTES, SAMPLE_FILE, parse_sample
 from trainer.registry.storage import IgnoredEntry, Storage, is_s3_url, open_storage
 
 Array = np.ndarray
@@ -164,6 +166,23 @@ class Reader:
         """The verified manifest (schema, digest and the weights' checksum all hold)."""
         return self.load(name, version).manifest
 
+    def read_sample(self, name: str, version: int, manifest: dict) -> dict | None:
+        """The version's data sample, checked against its verified `manifest`.
+
+        None when the version has none (published before samples were stored);
+        VerificationError when its bytes do not match the manifest's sha256.
+        """
+        if SAMPLE_FILE not in manifest["files"]:
+            return None
+        try:
+            stored = self.storage.version(name, version)
+        except FileNotFoundError:
+            raise NotFoundError(f"model {name!r} has no version {version}") from None
+        try:
+            return _verified_sample(stored, manifest)
+        except VerificationError as exc:
+            raise VerificationError(f"{name} v{version}: {exc}") from exc
+
     def state_token(self, name: str) -> tuple:
         """A cheap fingerprint of a model's versions and aliases.
 
@@ -202,11 +221,12 @@ def _read_version(
         stored = storage.version(name, version)
     except FileNotFoundError:
         raise NotFoundError(f"model {name!r} has no version {version}") from None
-    if stored.files != VERSION_FILES:
-        missing = sorted(VERSION_FILES - stored.files)
-        extra = sorted(stored.files - VERSION_FILES)
-        raise VerificationError(f"missing files {missing}, unexpected files {extra}")
+    _check_files(stored.files, VERSION_FILES, VERSION_FILES | OPTIONAL_FILES)
     manifest = parse_manifest(stored.read(MANIFEST_FILE, MAX_MANIFEST_BYTES))
+    # exactly the files the manifest lists: an optional file present but unlisted
+    # (or listed but gone) is as wrong as a missing weights file
+    listed = frozenset({MANIFEST_FILE, *manifest["files"]})
+    _check_files(stored.files, listed, listed)
     if manifest["name"] != name or manifest["version"] != version:
         raise VerificationError(
             f"the manifest describes {manifest['name']} v{manifest['version']}"
@@ -220,4 +240,24 @@ def _read_version(
         )
     coefs, intercepts = read_weights(weights)
     check_architecture(manifest, coefs)
+    if SAMPLE_FILE in manifest["files"]:
+        _verified_sample(stored, manifest)
     return manifest, coefs, intercepts
+
+
+def _check_files(
+    files: frozenset[str], required: frozenset[str], allowed: frozenset[str]
+) -> None:
+    missing, extra = sorted(required - files), sorted(files - allowed)
+    if missing or extra:
+        raise VerificationError(f"missing files {missing}, unexpected files {extra}")
+
+
+def _verified_sample(stored: Any, manifest: dict[str, Any]) -> dict[str, Any]:
+    data = stored.read(SAMPLE_FILE, MAX_SAMPLE_BYTES)
+    if sha256_hex(data) != manifest["files"][SAMPLE_FILE]:
+        raise VerificationError(
+            f"{SAMPLE_FILE} does not match its sha256 in the manifest "
+            "(altered or truncated)"
+        )
+    return parse_sample(data, manifest)

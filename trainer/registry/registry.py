@@ -29,10 +29,14 @@ class Registry(Reader):
         coefs: Sequence[Array],
         intercepts: Sequence[Array],
         manifest_fields: Mapping[str, Any],
+        files: Mapping[str, bytes] | None = None,
     ) -> int:
-        """Publish a new version atomically and return its number."""
+        """Publish a new version atomically and return its number.
+
+        `files`: optional files of the version (the data sample), name -> bytes.
+        """
         return publishing.publish(
-            self.storage, name, coefs, intercepts, manifest_fields
+            self.storage, name, coefs, intercepts, manifest_fields, files
         )
 
     def set_alias(

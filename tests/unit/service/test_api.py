@@ -291,6 +291,8 @@ def test_openapi_documents_every_route_and_the_limits(registry):
         "/models",
         "/models/{name}",
         "/models/{name}/versions/{version}",
+        "/models/{name}/versions/{version}/data",
+        "/",
         "/healthz",
         "/readyz",
         "/metrics",
@@ -421,3 +423,8 @@ def test_the_size_estimate_bounds_every_rendered_response(tmp_path, fmt, classes
     for nx, ny in [(1, 1), (7, 3), (200, 200), (1000, 13)]:
         grid = Grid(-1e15, 1e15, -123.456789, 987.654321, nx, ny)
         assert len(render(model, grid, fmt)) <= response_size(model, grid, fmt)
+        if fmt != "png":
+            probabilities = render(model, grid, fmt, "probabilities")
+            assert len(probabilities) <= response_size(
+                model, grid, fmt, "probabilities"
+            )

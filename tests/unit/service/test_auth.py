@@ -46,14 +46,36 @@ def app(token_path):
 
 
 @pytest.mark.parametrize(
-    "path", ["/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready"]
+    "path",
+    [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v2/health/live",
+        "/v2/health/ready",
+        # the explorer page and its assets: no model or data in them, and a browser
+        # cannot send a token with a navigation (the page sends it with API calls)
+        "/",
+        "/explorer/explorer.js",
+        "/explorer/explorer.css",
+        "/explorer/api.js",
+    ],
 )
 def test_probes_and_metrics_need_no_token(app, path):
     assert call(app, path)[0] == 200
 
 
 @pytest.mark.parametrize(
-    "path", ["/predict", "/boundary", "/models", "/openapi.json", "/", "/nowhere"]
+    "path",
+    [
+        "/predict",
+        "/boundary",
+        "/models",
+        "/models/moons/versions/1/data",
+        "/openapi.json",
+        "/explorer",
+        "/nowhere",
+    ],
 )
 def test_every_other_route_needs_a_token(app, path):
     status, headers, body = call(app, path)
