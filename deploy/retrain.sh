@@ -66,7 +66,19 @@ case "${1:-}" in
         # A publication cut short by the stop is safe: publishing is atomic.
         trap 'kill "$sleeper" 2>/dev/null; log "stopping"; exit 0' TERM INT
         sleeper=""
-        seed
+        # a store error (exit 1) at the first seed is usually a registry that is not
+        # up yet (compose starts the object store beside this): wait and try again;
+        # bad input (2) fails at once, as before
+        while :; do
+            status=0
+            seed || status=$?
+            [ "$status" -eq 1 ] || break
+            log "the registry cannot be reached yet; seeding again in 10s"
+            sleep 10 &
+            sleeper=$!
+            wait "$sleeper"
+        done
+        [ "$status" -eq 0 ] || exit "$status"
         while :; do
             log "next retrain in ${interval}s"
             sleep "$interval" &

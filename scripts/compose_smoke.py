@@ -5,6 +5,9 @@ podman's Docker-compatible API on a private socket (no Docker engine here). It p
 the one-command start: the retrain loop seeds the default model, the service becomes
 ready by itself and answers through the proxy (the published port is nginx's, and
 nginx runs unprivileged), and a retrain run through `exec` publishes a version.
+With `--s3` it runs deploy/compose.s3.yaml (the registry in SeaweedFS) and also
+stops the store under the running service: it stays ready and answers, and after the
+store's restart a retrain is published and served.
 Everything it starts is stopped: the stack with `down -v`, the podman API by its PID.
 """
 
@@ -20,6 +23,7 @@ from deploy_smoke import free_port
 from smoke_http import Http, say, wait_for
 
 COMPOSE_FILE = "deploy/compose.yaml"
+S3_COMPOSE_FILE = "deploy/compose.s3.yaml"
 
 
 def main() -> int:
@@ -29,6 +33,11 @@ def main() -> int:
         "--proxy-image", required=True, help="nginx image of the `proxy` service"
     )
     parser.add_argument("--timeout", type=float, default=90.0, help="seconds per wait")
+    parser.add_argument(
+        "--s3",
+        metavar="SEAWEEDFS_IMAGE",
+        help=f"run {S3_COMPOSE_FILE} with this image as its store",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="scratchnet-compose-") as tmp:
@@ -41,9 +50,14 @@ def main() -> int:
         stack = Stack(
             f"scratchnet-check-{os.getpid()}", socket_path, args.image, args.proxy_image
         )
+        if args.s3:
+            stack.file = S3_COMPOSE_FILE
+            stack.env["SCRATCHNET_SEAWEEDFS_IMAGE"] = args.s3
         try:
             wait_for("the podman API listens", socket_path.exists, args.timeout)
             stack.check(args.timeout)
+            if args.s3:
+                stack.check_store_outage(args.timeout)
         except (AssertionError, TimeoutError, subprocess.CalledProcessError) as exc:
             print(f"smoke: FAILED: {exc}", file=sys.stderr)
             if isinstance(exc, subprocess.CalledProcessError):
@@ -68,6 +82,7 @@ class Stack:
         self, project: str, socket_path: Path, image: str, proxy_image: str
     ) -> None:
         self.project = project
+        self.file = COMPOSE_FILE
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -106,6 +121,37 @@ class Stack:
         )
         say(f"a retrain through `exec` published version {version + 1}")
 
+    def check_store_outage(self, timeout: float) -> None:
+        """The store stops under the running service and comes back."""
+        http = Http(f"http://127.0.0.1:{self.port}")
+        served = http.predict()["version"]
+        self.compose("stop", "store")
+        wait_for(
+            "the service notices the outage",
+            lambda: "cannot list the registry" in self.compose("logs", "service"),
+            timeout,
+        )
+        assert http.status("/readyz") == 200, "not ready during the store's outage"
+        assert http.predict()["version"] == served
+        say(f"store stopped: still ready, still serving version {served}")
+        self.compose("start", "store")
+        wait_for(
+            "the service reads the store again",
+            lambda: (
+                "the registry can be listed again" in self.compose("logs", "service")
+            ),
+            timeout,
+        )
+        # the store restarted with its volume: a retrain publishes the next number
+        latest = max(_versions(http, "moons"))
+        self.compose("exec", "-T", "retrain", "sh", "deploy/retrain.sh", "once")
+        wait_for(
+            f"the service lists version {latest + 1}",
+            lambda: latest + 1 in _versions(http, "moons"),
+            timeout,
+        )
+        say(f"store restarted: a retrain published version {latest + 1}, listed")
+
     def down(self) -> str:
         """Remove the stack and its volume: "" when done, else what compose said."""
         # podman refuses to remove a container whose network namespace another one
@@ -119,7 +165,7 @@ class Stack:
         return ""
 
     def compose(self, *args: str, check: bool = True) -> str:
-        command = ["docker-compose", "-p", self.project, "-f", COMPOSE_FILE, *args]
+        command = ["docker-compose", "-p", self.project, "-f", self.file, *args]
         result = subprocess.run(command, env=self.env, capture_output=True, text=True)
         if check and result.returncode != 0:
             raise subprocess.CalledProcessError(

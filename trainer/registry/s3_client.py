@@ -202,8 +202,24 @@ class S3Client:
         except botocore.exceptions.BotoCoreError as exc:
             # endpoint unreachable, timeouts, a connection closed mid-body
             raise StoreUnavailableError(
-                f"{self.location.url}: {operation} failed for bucket {bucket!r}: {exc}"
+                f"{self.location.url}: {operation} failed for bucket {bucket!r}: "
+                f"{exc}{self._what_to_check(exc)}"
             ) from None
+
+    def _what_to_check(self, exc: Exception) -> str:
+        """For a store that cannot be reached: the endpoint tried and what sets it."""
+        unreachable = (
+            botocore.exceptions.ConnectionError,
+            botocore.exceptions.ReadTimeoutError,
+        )
+        if not isinstance(exc, unreachable):
+            return ""
+        endpoint = getattr(getattr(self._client, "meta", None), "endpoint_url", None)
+        return (
+            f"; check that the store at {endpoint or 'its endpoint'} is running and "
+            "reachable from here, and AWS_ENDPOINT_URL (or the profile's endpoint_url; "
+            "unset for AWS S3)"
+        )
 
 
 def _new_client() -> Any:
