@@ -51,7 +51,10 @@ def _missing(what: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+# package scope, not session: Playwright's sync API keeps an asyncio loop running in
+# the main thread while it is open, and tests after these (tests/integration's KServe
+# client) need asyncio.run, which refuses to start inside a running loop
+@pytest.fixture(scope="package")
 def playwright_api():
     try:
         from playwright.sync_api import sync_playwright
@@ -63,7 +66,7 @@ def playwright_api():
         yield api
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_api):
     browser = playwright_api.chromium.launch(
         executable_path=str(CHROMIUM), args=LAUNCH_ARGS, timeout=TIMEOUT_MS
