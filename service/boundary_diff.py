@@ -11,16 +11,10 @@ import numpy as np
 import orjson
 
 from service import metrics
+from service.boundary import MEDIA_TYPES
 from service.errors import ApiError, bad_request
-from service.grid_fields import GRID_FIELDS, GridRequest, parse_grid_query
-from service.handlers import (
-    MODEL_KEY,
-    VERSION_KEY,
-    Context,
-    Reply,
-    grid_body,
-    query,
-)
+from service.grid_fields import GridRequest
+from service.handlers import MODEL_KEY, VERSION_KEY, Context, Reply, grid_fields_of
 from service.png import PALETTE, encode_indexed
 from service.runtime import ServedModel
 from service.validation import parse_version
@@ -32,29 +26,16 @@ from trainer.registry.boundary_change import (
 )
 
 DIFF_CHOICE = ("model", "a", "b")
-MEDIA_TYPES = {
-    "json": "application/json",
-    "npy": "application/octet-stream",
-    "png": "image/png",
-}
 # the PNG: each cell in its class colour under version b; a changed cell in red;
 # version a's boundary in black and b's in white, one pixel wide, over both
 CHANGED, A_EDGE, B_EDGE = (220, 20, 60), (0, 0, 0), (255, 255, 255)
-_POST_HINT = "; POST /boundary/diff takes the grid fields in its JSON body"
 
 
 def boundary_diff(environ: dict, context: Context) -> Reply:
     settings = context.settings
-    limits = (settings.max_grid_cells, settings.max_abs_feature)
-    if environ.get("REQUEST_METHOD") == "POST":
-        fields = query(environ, DIFF_CHOICE, _POST_HINT)
-        grid_request = grid_body(environ, settings, limits)
-    else:
-        fields = query(environ, DIFF_CHOICE + GRID_FIELDS)
-        grid_fields = {k: v for k, v in fields.items() if k not in DIFF_CHOICE}
-        grid_request = parse_grid_query(
-            grid_fields, *limits, max_side=settings.max_grid_side
-        )
+    fields, grid_request = grid_fields_of(
+        environ, settings, DIFF_CHOICE, "/boundary/diff"
+    )
     for side in ("a", "b"):
         if not fields.get(side):
             raise bad_request(

@@ -84,16 +84,7 @@ def predict(environ: dict, context: Context) -> Reply:
 
 def boundary(environ: dict, context: Context) -> Reply:
     settings = context.settings
-    limits = (settings.max_grid_cells, settings.max_abs_feature)
-    if environ.get("REQUEST_METHOD") == "POST":
-        fields = query(environ, MODEL_CHOICE, _POST_GRID_HINT)
-        grid_request = grid_body(environ, settings, limits)
-    else:
-        fields = query(environ, MODEL_CHOICE + GRID_FIELDS)
-        grid_fields = {k: v for k, v in fields.items() if k not in MODEL_CHOICE}
-        grid_request = parse_grid_query(
-            grid_fields, *limits, max_side=settings.max_grid_side
-        )
+    fields, grid_request = grid_fields_of(environ, settings, MODEL_CHOICE, "/boundary")
     model = resolve_model(environ, context, fields)
     grid = resolve_grid(grid_request, model)
     fmt, values = grid_request.format, grid_request.values
@@ -113,10 +104,24 @@ def boundary(environ: dict, context: Context) -> Reply:
     return Reply(200, MEDIA_TYPES[fmt], content, headers)
 
 
-_POST_GRID_HINT = "; POST /boundary takes the grid fields in its JSON body"
+def grid_fields_of(
+    environ: dict, settings: Settings, choice: tuple[str, ...], route: str
+) -> tuple[dict[str, str], GridRequest]:
+    """The query's `choice` fields and the grid asked for: from the query on GET,
+    from the JSON body on POST (where the query takes `choice` only)."""
+    limits = (settings.max_grid_cells, settings.max_abs_feature)
+    if environ.get("REQUEST_METHOD") == "POST":
+        hint = f"; POST {route} takes the grid fields in its JSON body"
+        return query(environ, choice, hint), _grid_body(environ, settings, limits)
+    fields = query(environ, choice + GRID_FIELDS)
+    grid_fields = {k: v for k, v in fields.items() if k not in choice}
+    grid_request = parse_grid_query(
+        grid_fields, *limits, max_side=settings.max_grid_side
+    )
+    return fields, grid_request
 
 
-def grid_body(
+def _grid_body(
     environ: dict, settings: Settings, limits: tuple[int, float]
 ) -> GridRequest:
     # every field is optional, so a POST without a body asks for the defaults; a body

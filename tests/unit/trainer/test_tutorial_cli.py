@@ -1,8 +1,8 @@
 """`python -m trainer train --preset tutorial` is the tutorial's run, from every entry.
 
-The published weights are compared with the tutorial's own loop, transcribed below
-with its names, fitted on all 200 moons points; the metrics come from a separate
-held-out set (moons, 200, noise 0.2, seed 1).
+The published weights are compared with the tutorial's own loop
+(tests/helpers/tutorial_loop.py), fitted on all 200 moons points; the metrics come
+from a separate held-out set (moons, 200, noise 0.2, seed 1).
 """
 
 import json
@@ -15,47 +15,19 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_moons
 
+from tests.helpers.tutorial_loop import tutorial_build_model
 from trainer.cli.main import main
 from trainer.registry import Registry
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def tutorial_build_model(nn_hdim: int, num_passes: int = 20000) -> list[np.ndarray]:
-    """The tutorial's data and `build_model`, as plain as the tutorial writes them."""
-    np.random.seed(0)
-    X, y = make_moons(200, noise=0.20)
-    num_examples, epsilon, reg_lambda = len(X), 0.01, 0.01
-    np.random.seed(0)
-    W1 = np.random.randn(2, nn_hdim) / np.sqrt(2)
-    b1 = np.zeros((1, nn_hdim))
-    W2 = np.random.randn(nn_hdim, 2) / np.sqrt(nn_hdim)
-    b2 = np.zeros((1, 2))
-    for _ in range(num_passes):
-        z1 = X.dot(W1) + b1
-        a1 = np.tanh(z1)
-        z2 = a1.dot(W2) + b2
-        exp_scores = np.exp(z2)
-        probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
-        delta3 = probs
-        delta3[range(num_examples), y] -= 1
-        dW2 = (a1.T).dot(delta3)
-        db2 = np.sum(delta3, axis=0, keepdims=True)
-        delta2 = delta3.dot(W2.T) * (1 - np.power(a1, 2))
-        dW1 = np.dot(X.T, delta2)
-        db1 = np.sum(delta2, axis=0)
-        dW2 += reg_lambda * W2
-        dW1 += reg_lambda * W1
-        W1 += -epsilon * dW1
-        b1 += -epsilon * db1
-        W2 += -epsilon * dW2
-        b2 += -epsilon * db2
-    return [W1, W2, b1.ravel(), b2.ravel()]
-
-
 def _largest_difference(model, hidden: int) -> float:
     ours = [*model.coefs, *model.intercepts]
-    theirs = tutorial_build_model(hidden)
+    # the tutorial's data: make_moons after np.random.seed(0) is random_state=0
+    X, y = make_moons(200, noise=0.20, random_state=0)
+    W1, b1, W2, b2 = tutorial_build_model(X, y, hidden)
+    theirs = [W1, W2, b1, b2]
     return max(float(np.abs(a - b).max()) for a, b in zip(ours, theirs, strict=True))
 
 
