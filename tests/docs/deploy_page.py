@@ -150,7 +150,7 @@ def script(steps: list[Step], port: int) -> str:
                 f"until {{ {text}\n}}; do\n"
                 f"    ((SECONDS < __deadline)) || __fail {shlex.quote(where)} "
                 f"'still failing after {PROBE_SECONDS} s'\n"
-                "    sleep 2\ndone\necho"
+                "    echo; sleep 2\ndone\necho"
             )
         elif step.rule.how == "follow":
             parts.append(
