@@ -14,7 +14,10 @@
 #  5. `docker-compose up` on an empty volume seeds the model and becomes ready behind
 #     the nginx proxy, and a retrain publishes a version (scripts/compose_smoke.py);
 #     the same with the registry in SeaweedFS, whose stop and restart under the
-#     running service it rides out (compose_smoke.py --s3).
+#     running service it rides out (compose_smoke.py --s3);
+#  6. docs/deploy.md's commands run as written where this machine can run them (the
+#     podman route, compose with docker-compose, `kubectl kustomize`), on the images
+#     of step 4; the rest are listed with why not (tests/docs/deploy_page.py).
 # Installs what it needs (scripts/install-deploy-tools.sh). SKIP_IMAGE=1 stops after 3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,5 +105,15 @@ python3 scripts/compose_smoke.py --image "$IMAGE" --proxy-image "$PROXY_IMAGE"
 step "compose up with the registry in SeaweedFS"
 python3 scripts/compose_smoke.py --image "$IMAGE" --proxy-image "$PROXY_IMAGE" \
     --s3 "$SEAWEEDFS_IMAGE"
+
+step "docs/deploy.md as written"
+# the page names the default images: built above unless IMAGE or the SCRATCHNET_*_IMAGE
+# variables named others
+if [[ "$IMAGE" == localhost/scratchnet:local && "$PROXY_IMAGE" == "$LOCAL_PROXY_IMAGE" &&
+    "$SEAWEEDFS_IMAGE" == localhost/seaweedfs:local ]]; then
+    .venv/bin/python -m tests.docs.deploy_page
+else
+    echo "not run: docs/deploy.md runs the default images, and other images were named"
+fi
 
 step "done"

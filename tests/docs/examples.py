@@ -21,6 +21,8 @@ class Command:
     text: str  # one shell command, continuation lines joined
     line: int
     expected_json: str | None = None  # the `# {...}` comment right after it, if any
+    # a transcript's output lines under its `$ command` (None outside a transcript)
+    output: list[str] | None = None
 
 
 @dataclass
@@ -55,12 +57,13 @@ def shell_commands(block: Block) -> list[Command]:
         return _transcript(block)
     commands: list[Command] = []
     pending: list[str] = []
+    open_state = _OpenState()
     for offset, line in enumerate(block.lines):
         number = block.first_line + offset
         stripped = line.strip()
         if pending:
             pending.append(line)
-            if not line.rstrip().endswith("\\"):
+            if not open_state.continues(line):
                 commands[-1].text = "\n".join(pending)
                 pending = []
             continue
@@ -72,9 +75,61 @@ def shell_commands(block: Block) -> list[Command]:
                 commands[-1].expected_json = claim
             continue
         commands.append(Command(line, number))
-        if line.rstrip().endswith("\\"):
+        open_state = _OpenState()
+        if open_state.continues(line):
             pending = [line]
     return commands
+
+
+class _OpenState:
+    """Whether a command goes on past a line, as bash reads it: a trailing backslash,
+    a quote still open (`python3 -c '...` over several lines), or a here-document
+    (`cat > f <<'EOF'` up to its `EOF` line). Comments (`# it's`) do not count."""
+
+    def __init__(self) -> None:
+        self.quote = ""  # the open quote character, if any
+        self.heredocs: list[tuple[str, bool]] = []  # (delimiter, <<- strips tabs)
+        self.reading_heredoc = False
+
+    def continues(self, line: str) -> bool:
+        if self.reading_heredoc:
+            delimiter, strip_tabs = self.heredocs[0]
+            if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+                self.heredocs.pop(0)
+            self.reading_heredoc = bool(self.heredocs)
+            return self.reading_heredoc
+        self._scan(line)
+        if self.quote:
+            return True
+        if self.heredocs:
+            self.reading_heredoc = True
+            return True
+        return line.rstrip().endswith("\\")
+
+    _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+
+    def _scan(self, line: str) -> None:
+        index = 0
+        while index < len(line):
+            char = line[index]
+            if self.quote == "'":
+                if char == "'":
+                    self.quote = ""
+            elif char == "\\":
+                index += 1  # the next character is escaped (in "..." and outside)
+            elif self.quote == '"':
+                if char == '"':
+                    self.quote = ""
+            elif char in "'\"":
+                self.quote = char
+            elif char == "#" and (index == 0 or line[index - 1] in " \t;&|("):
+                return  # a comment: the rest of the line is not read
+            elif line.startswith("<<", index) and not line.startswith("<<<", index):
+                here = self._HEREDOC.match(line, index)
+                if here:
+                    self.heredocs.append((here.group(3), here.group(1) == "-"))
+                    index = here.end() - 1
+            index += 1
 
 
 def _transcript(block: Block) -> list[Command]:
@@ -87,9 +142,22 @@ def _transcript(block: Block) -> list[Command]:
         elif continued:
             commands[-1].text += "\n" + line
             continued = line.rstrip().endswith("\\")
-        elif commands and line.strip() and commands[-1].expected_json is None:
-            commands[-1].expected_json = line.strip()
+        elif commands:
+            if line.strip() and commands[-1].expected_json is None:
+                commands[-1].expected_json = line.strip()
+            commands[-1].output = [*(commands[-1].output or []), line]
     return commands
+
+
+def transcript_output(command: Command) -> list[str] | None:
+    """What a transcript says its command prints, trailing blank lines dropped; None
+    when it shows no output or an abridged one (a `...` line)."""
+    lines = list(command.output or [])
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines or any(line.strip() in ("...", "…") for line in lines):
+        return None
+    return lines
 
 
 _NUMBERS = re.compile(r"^[-+0-9.eE, ]+")

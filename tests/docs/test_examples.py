@@ -3,7 +3,13 @@ a wrong stated value fails the check (so tests/docs/test_readme.py can fail)."""
 
 import pytest
 
-from tests.docs.examples import Block, checked_script, code_blocks, shell_commands
+from tests.docs.examples import (
+    Block,
+    checked_script,
+    code_blocks,
+    shell_commands,
+    transcript_output,
+)
 
 MARKDOWN = """\
 text
@@ -49,3 +55,13 @@ def test_stated_values_are_asserted_where_they_are_stated() -> None:
     wrong.lines[-1] = "# array([[1. , 2.6]])"
     with pytest.raises(SystemExit, match="np.array"):
         _run(wrong)
+
+
+def test_a_transcript_keeps_every_output_line_unless_abridged() -> None:
+    (block,) = code_blocks(
+        "```bash\n$ trainer gc --dry-run\nmoons: would remove v3\nmoons: kept v6\n\n"
+        "$ trainer list\n...\n```\n"
+    )
+    gc, listing = shell_commands(block)
+    assert transcript_output(gc) == ["moons: would remove v3", "moons: kept v6"]
+    assert transcript_output(listing) is None  # `...`: shown, not claimed

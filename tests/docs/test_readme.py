@@ -1,15 +1,20 @@
-"""Every shell and Python example in README.md and the API, registry and operations
-docs runs as written and returns what it says.
+"""Every shell and Python example of README.md and of docs/api.md, registry.md,
+operations.md and network.md runs as written and returns what it says.
 
 Each bash block runs in the state `make serve` leaves on a fresh clone: a registry with
 the default model, trained by the command scripts/serve.sh runs, and the service
 answering (plus what a page says its examples were recorded against); the docs'
-`127.0.0.1:8000` is this test's server, on a free port. A command must exit 0, and one
-followed by a `# {...}` comment, or a transcript's `$ command` followed by its output,
-must print that JSON. A Python block runs as a script in which each value it states
-(`expr  # 0.975`, or the `# array(...)` numpy prints) is asserted where it is stated.
-Pages not run here: deploy.md (make deploy-check runs its image and compose steps),
-reliability.md (the fault suite), benchmarks.md (bench/, minutes each).
+`127.0.0.1:8000` is this test's server, on a free port. A command must exit 0; one
+followed by a `# {...}` comment must print that JSON, and a transcript's `$ command`
+must print the lines under it (JSON compared as JSON). A Python block runs as a script
+in which each value it states (`expr  # 0.975`, or the `# array(...)` numpy prints) is
+asserted where it is stated. registry.md's TOML config is read by `train --config`.
+The other pages, and where they are checked (each named in OTHER_PAGES):
+docs/deploy.md by `make deploy-check` (tests/docs/deploy_page.py, on the images it
+builds: tests/docs/test_deploy_page.py here only checks that every command is run
+there or listed with a reason); reliability.md by the fault suite; benchmarks.md by
+bench/ (minutes each); architecture.md and datasets.md show signatures, a layout and a
+file format, no commands.
 """
 
 import json
@@ -20,7 +25,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.examples import Block, checked_script, code_blocks, shell_commands
+from tests.docs.examples import (
+    Block,
+    checked_script,
+    code_blocks,
+    shell_commands,
+    transcript_output,
+)
 from tests.integration.conftest import Gunicorn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +42,17 @@ DOCS = {
     "docs/api.md": (".venv/bin/python -m trainer train",),  # a second version
     "docs/registry.md": (),
     "docs/operations.md": (),
+    "docs/network.md": (),
+}
+# every other page of docs/, and what checks it instead
+OTHER_PAGES = {
+    "docs/deploy.md": "make deploy-check runs it (tests/docs/deploy_page.py): its "
+    "commands need the images and podman",
+    "docs/reliability.md": "the fault suite, tests/faults, runs its attacks",
+    "docs/benchmarks.md": "its commands are the benchmarks in bench/, minutes each",
+    "docs/architecture.md": "the module map and signatures; no commands or examples",
+    "docs/datasets.md": "a CSV layout and the baseline's pinned settings (a fragment); "
+    "no commands",
 }
 BLOCKS = [
     (doc, block) for doc in DOCS for block in code_blocks((ROOT / doc).read_text())
@@ -137,15 +159,23 @@ def test_shell_examples_run_as_written(case: tuple[str, Block], tmp_path: Path):
                 continue
             result = session.shell(command.text)
             assert result.returncode == 0, f"{where}\n{result.stdout}{result.stderr}"
-            if command.expected_json is not None:
-                try:
-                    claimed = json.loads(command.expected_json)
-                except ValueError:
-                    continue  # an abridged answer (`...`): shown, not claimed
-                assert json.loads(result.stdout) == claimed, (
-                    f"{where}\nprints {result.stdout}\nthe page says "
-                    f"{command.expected_json}"
-                )
+            if command.expected_json is None:
+                continue
+            try:
+                claimed = json.loads(command.expected_json)
+            except ValueError:
+                # a transcript's text output, line for line (`...` abridges: shown)
+                printed = transcript_output(command)
+                if printed is not None:
+                    assert result.stdout.rstrip("\n").splitlines() == printed, (
+                        f"{where}\nprints\n{result.stdout}the page says\n"
+                        + "\n".join(printed)
+                    )
+                continue
+            assert json.loads(result.stdout) == claimed, (
+                f"{where}\nprints {result.stdout}\nthe page says "
+                f"{command.expected_json}"
+            )
     finally:
         session.stop()
 
@@ -178,8 +208,52 @@ def test_every_command_the_readme_shows_is_run_or_said_why_not() -> None:
                 or _SERVE_WITH.match(text)
                 or _not_run_here(text)
             ), f"{doc} line {command.line}: {text}"
-    # shown, not run: JSON answers, a crontab, a TOML config, and `console` sessions
-    # recorded in a state the page describes (a registry with eight versions)
+    # shown, not run: JSON answers, outputs and layouts (no language), the TOML
+    # config (read by train --config below), and registry.md's crontab: its lines
+    # need /srv, /etc and /var/log of a server and mail(1); the commands they run are
+    # these pages' (train --config --json, verify --fix), tests/unit/trainer/test_cli.py
+    # checks what cron sees of them (exit codes, one JSON line, one stderr line)
     languages = {b.language for _, b in BLOCKS}
-    shown = {"json", "cron", "toml", "console", "text", ""}
+    shown = {"json", "cron", "toml", "text", ""}
     assert languages <= {"bash", "python"} | shown, languages
+
+
+def test_every_page_in_docs_is_checked_here_or_says_where() -> None:
+    pages = {f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")}
+    assert pages == {d for d in DOCS if d.startswith("docs/")} | set(OTHER_PAGES)
+
+
+@pytest.mark.integration
+def test_the_toml_config_is_what_train_config_accepts(tmp_path: Path) -> None:
+    # the page's paths are a server's (/var/lib/scratchnet): the command line wins
+    # over the file, so the registry and the data are given here; every other key
+    # and value is the page's
+    (toml,) = [b for doc, b in BLOCKS if doc == "docs/registry.md" and
+               b.language == "toml"]  # fmt: skip
+    config = tmp_path / "retrain.toml"
+    config.write_text("\n".join(toml.lines) + "\n")
+    result = subprocess.run(
+        [
+            str(PYTHON),
+            "-m",
+            "trainer",
+            "train",
+            "--config",
+            str(config),
+            "--registry",
+            str(tmp_path / "models"),
+            "--dataset",
+            "moons",
+            "--json",
+            "--print-every",
+            "0",
+        ],  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    published = json.loads(result.stdout)
+    assert (published["name"], published["version"]) == ("moons", 1), published
