@@ -84,3 +84,27 @@ def run_wrk(
         f"wrk gave no summary (exit {completed.returncode}) for {url}:\n"
         f"{completed.stdout}\n{completed.stderr}"
     )
+
+
+def post_round(target: object, path: str, body: Path, duration: float) -> tuple:
+    """One `wrk -t2 -c8` run POSTing `body` to `target` (a bench server or proxy):
+    (req/s, the target's CPU in microseconds per request); raises on any failure.
+
+    `target` has `url`, `cpu_seconds()` and `drain()` (bench/servers.Server). The
+    run's queued leftovers are drained before returning, so they do not land in the
+    next target's measurement.
+    """
+    before = target.cpu_seconds()
+    result = run_wrk(
+        target.url + path,
+        "post.lua",
+        (str(body),),
+        duration=duration,
+        threads=2,
+        connections=8,
+    )
+    if result.n_errors:
+        raise RuntimeError(f"{target.url + path}: {result.n_errors} requests failed")
+    spent = target.cpu_seconds() - before
+    target.drain(2 / max(result.requests_per_second, 1e-3))
+    return result.requests_per_second, 1e6 * spent / max(result.n_requests, 1)

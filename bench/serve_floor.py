@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from floor_apps import VARIANTS
-from loadgen import INSTALL_HINT, missing_tools, run_wrk
+from loadgen import INSTALL_HINT, missing_tools, post_round
 from serve import ONE_BLAS_THREAD, ROOT, _served_version_dir, _train, _write_bodies
 from servers import Server
 
@@ -91,27 +91,12 @@ def _measure(
     for round_index in range(args.rounds):
         order = list(servers) if round_index % 2 == 0 else list(servers)[::-1]
         for name in order:
-            server = servers[name]
             path = "/" if name == CEILING else "/predict"
-            before = server.cpu_seconds()
-            wrk = run_wrk(
-                server.url + path,
-                "post.lua",
-                (str(body),),
-                duration=args.duration,
-                threads=2,
-                connections=8,
-            )
-            if wrk.n_errors:
-                raise RuntimeError(f"{name}: {wrk.n_errors} failed requests")
-            cpu = server.cpu_seconds() - before
-            server.drain(2 / max(wrk.requests_per_second, 1e-3))
-            results[name].append(
-                (wrk.requests_per_second, 1e6 * cpu / max(wrk.n_requests, 1))
-            )
+            rate, cpu_us = post_round(servers[name], path, body, args.duration)
+            results[name].append((rate, cpu_us))
             print(
-                f"round {round_index + 1} {name:<22} {wrk.requests_per_second:8.0f}"
-                f" req/s {results[name][-1][1]:6.0f} us CPU/request",
+                f"round {round_index + 1} {name:<22} {rate:8.0f}"
+                f" req/s {cpu_us:6.0f} us CPU/request",
                 flush=True,
             )
     return results

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from loadgen import INSTALL_HINT, missing_tools, run_wrk  # noqa: E402
+from loadgen import INSTALL_HINT, missing_tools, post_round  # noqa: E402
 from servers import Server  # noqa: E402
 
 from tests.faults.stack import Nginx, nginx_path  # noqa: E402
@@ -126,25 +126,12 @@ def _measure(
     names = list(targets)
     for round_index in range(args.repeats):
         for name in names if round_index % 2 == 0 else names[::-1]:
-            target = targets[name]
-            before = target.cpu_seconds()
-            result = run_wrk(
-                target.url + "/predict",
-                "post.lua",
-                (str(body),),
-                duration=args.duration,
-                threads=2,
-                connections=8,
-            )
-            if result.n_errors:
-                raise RuntimeError(f"{name}: {result.n_errors} requests failed")
-            spent = target.cpu_seconds() - before
-            target.drain(2 / max(result.requests_per_second, 1e-3))
-            rps[name].append(result.requests_per_second)
-            cpu[name].append(1e3 * spent / max(result.n_requests, 1))
+            rate, cpu_us = post_round(targets[name], "/predict", body, args.duration)
+            rps[name].append(rate)
+            cpu[name].append(cpu_us / 1e3)
             print(
                 f"round {round_index + 1} {name:<26} "
-                f"{result.requests_per_second:8.0f} req/s {cpu[name][-1]:.3f} ms/req",
+                f"{rate:8.0f} req/s {cpu[name][-1]:.3f} ms/req",
                 flush=True,
             )
     return rps, cpu
