@@ -8,7 +8,7 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from service import create_app
+from service import create_app, logs
 from service.boundary import Grid, render, response_size
 from service.fastpath import HOT_ROUTES
 from service.runtime import ServedModel
@@ -229,6 +229,7 @@ def test_request_ids_are_echoed_or_generated(client):
 def test_one_json_access_line_per_request(client, capsys):
     capsys.readouterr()
     post_points(client, [[0, 0]], "?version=1")
+    logs.flush()
     lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
     access = [line for line in lines if line.get("logger") == "scratchnet.access"]
     assert len(access) == 1
