@@ -28,6 +28,7 @@ from trainer.data.baseline import (
 )
 from trainer.data.datasets import (
     data_fingerprint,
+    feature_range,
     load_dataset,
     train_validation_split,
 )
@@ -398,16 +399,21 @@ def _data_section(X_train: Array, y_train: Array, X_val: Array) -> dict[str, Any
     validation point outside the training extent is where a boundary is worth seeing.
     X_train (n_train, n_features), X_val (n_validation, n_features).
     """
+    fingerprint = data_fingerprint(X_train, y_train)
+    val_low, val_high = feature_range(np.asarray(X_val))
     return {
-        "sha256": data_fingerprint(X_train, y_train)["sha256"],
-        "feature_min": np.minimum(X_train.min(axis=0), X_val.min(axis=0)).tolist(),
-        "feature_max": np.maximum(X_train.max(axis=0), X_val.max(axis=0)).tolist(),
+        "sha256": fingerprint["sha256"],
+        "feature_min": np.minimum(fingerprint["feature_min"], val_low).tolist(),
+        "feature_max": np.maximum(fingerprint["feature_max"], val_high).tolist(),
     }
 
 
-# rows per forward pass when measuring: the hidden layer of a whole split would be
-# (n_samples, units) float64, 1 GB for 2,400,000 points and 50 units
-_MEASURE_CHUNK = 65_536
+# values in the widest layer of one forward pass when measuring: the hidden layer
+# of a whole split would be (n_samples, units) float64, 1 GB for 2,400,000 points
+# and 50 units. 2**18 (2 MB) stays in cache: 5,242 rows of 50 units measured both
+# splits of 1,000,000 points in 0.24 s against 0.40 s in chunks of 65,536 rows
+# (medians of 9 rounds, alternated; 2**16 and 2**17 no faster, 2**19 0.27 s)
+_MEASURE_CHUNK_VALUES = 2**18
 
 
 def _measure(
@@ -426,9 +432,11 @@ def _measure(
     hit = np.empty(len(y_index), dtype=bool)
     # one BLAS thread, as in training: on chunks this size a second thread cost 3.5x
     # the CPU and 3x the wall time (800,000 rows, hidden 50, two busy cores)
+    widest = max(W.shape[1] for W in coefs)
+    chunk = max(1, _MEASURE_CHUNK_VALUES // widest)
     with threadpool_limits(limits=1, user_api="blas"):
-        for start in range(0, len(y_index), _MEASURE_CHUNK):
-            rows = slice(start, start + _MEASURE_CHUNK)
+        for start in range(0, len(y_index), chunk):
+            rows = slice(start, start + chunk)
             P = network.predict_proba(X[rows], coefs, intercepts, activation)
             truth = y_index[rows]
             p_true[rows] = P[np.arange(len(truth)), truth]

@@ -29,7 +29,8 @@ def test_metrics_measured_in_chunks_equal_the_whole_array_formula(
     P = network.predict_proba(X, coefs, intercepts, "tanh")
     expected_loss = float(-np.mean(np.log(np.clip(P[np.arange(100), y], 1e-15, 1.0))))
     expected_accuracy = float(np.mean(P.argmax(axis=1) == y))
-    monkeypatch.setattr(training, "_MEASURE_CHUNK", chunk)
+    # `chunk` rows of the widest layer (5 hidden units) a pass
+    monkeypatch.setattr(training, "_MEASURE_CHUNK_VALUES", 5 * chunk)
 
     got = training._measure(coefs, intercepts, "tanh", [0, 1, 2], X, y, "train")
 
