@@ -32,6 +32,9 @@ DEFAULT_N_SAMPLES = 200
 DEFAULT_NOISE = {"moons": 0.2, "circles": 0.1, "blobs": 1.0}
 DEFAULT_BLOBS_CLASSES = 3
 CIRCLES_FACTOR = 0.5
+# float64 values in a 64-byte cache line: rows up to this wide have their feature
+# ranges taken column by column (feature_range)
+_FEW_COLUMNS = 8
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,10 @@ def data_fingerprint(X: Array, y: Array) -> dict[str, Any]:
 
 def feature_range(X: Array) -> tuple[Array, Array]:
     """Each feature's (min, max) over X (n_samples, n_features): two (n_features,)."""
+    if X.shape[1] > _FEW_COLUMNS:
+        # wide rows: axis 0 is the fast way, and strided columns would each read
+        # a cache line per value
+        return X.min(axis=0), X.max(axis=0)
     # column by column: a reduction over axis 0 of a few-column array runs its
     # inner loop along the short rows, 50x slower (0.05 s against 0.001 s for the
     # four of a 1,000,000-point run); min and max are exact either way

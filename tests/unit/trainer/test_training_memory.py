@@ -105,8 +105,9 @@ def test_the_data_sample_is_the_one_of_all_labels_converted_first(
     assert result.files == {SAMPLE_FILE: sample_bytes(eager)}
 
 
-def test_feature_ranges_column_by_column_equal_the_axis_0_reductions() -> None:
-    X = np.random.default_rng(3).normal(size=(1000, 3))
+@pytest.mark.parametrize("n_features", [1, 3, 40])
+def test_feature_ranges_equal_the_axis_0_reductions(n_features: int) -> None:
+    X = np.random.default_rng(3).normal(size=(1000, n_features))
 
     low, high = feature_range(X)
 
