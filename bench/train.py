@@ -5,10 +5,10 @@ A benchmark, not a test. Every figure is a ratio measured in this run, A and B
 alternated, medians of `--repeats`, because the machines are shared and noisy. The
 1,000,000-point runs each get their own process so that each peak RSS is its own.
 
-    python bench/train.py [--repeats 5] [--quick] [--write]
+    python bench/train.py [--repeats 5] [--quick] [--scale] [--write]
 
 `--write` replaces the "## Training" and "## Training at scale" sections of
-docs/benchmarks.md with the tables.
+docs/benchmarks.md with the tables (`--scale`: runs and rewrites the second only).
 """
 
 import argparse
@@ -43,34 +43,37 @@ def main(argv: list[str] | None = None) -> int:
     passes = 2_000 if args.quick else TUTORIAL_PASSES
     n_big = 100_000 if args.quick else BIG_SAMPLES
 
-    print(f"tutorial run: hidden 3, 200 points, {passes} passes, {repeats} repeats")
-    small = tutorial_run(passes, repeats)
-    print(f"{n_big:,} points, hidden 50: {repeats} repeats, one process each")
-    big = big_run(n_big, repeats)
-
     command = "python bench/train.py" + "".join(
         f" {a}" for a in (argv if argv is not None else sys.argv[1:])
     )
-    text = render(
-        small,
-        big,
-        passes=passes,
-        n_big=n_big,
-        repeats=repeats,
-        command=command,
-        machine=machine(),
-    )
-    print(text)
+    text = None
+    if not args.scale:
+        print(f"tutorial run: hidden 3, 200 points, {passes} passes, {repeats} repeats")
+        small = tutorial_run(passes, repeats)
+        print(f"{n_big:,} points, hidden 50: {repeats} repeats, one process each")
+        big = big_run(n_big, repeats)
+        text = render(
+            small,
+            big,
+            passes=passes,
+            n_big=n_big,
+            repeats=repeats,
+            command=command,
+            machine=machine(),
+        )
+        print(text)
     sizes = _scaling.QUICK_SIZES if args.quick else _scaling.SIZES
     csv_rows = 100_000 if args.quick else CSV_ROWS
     print(f"the train command at {[n for n, _ in sizes]} points, {repeats} repeats")
     scaling = _scaling.scaling_run(sizes, repeats)
     csv = _scaling.csv_run(csv_rows, repeats)
     scale_text = _scaling.render(scaling, csv, csv_rows, repeats)
-    scale_text += f"\n\nMeasured with `{command}` (the Training section's run).\n"
+    run = "this section's own run" if args.scale else "the Training section's run"
+    scale_text += f"\n\nMeasured with `{command}` ({run}; {machine()}).\n"
     print(scale_text)
     if args.write:
-        write_section(DOC, "Training", text)
+        if text is not None:
+            write_section(DOC, "Training", text)
         write_section(DOC, "Training at scale", scale_text)
         print(f"wrote the Training sections of {DOC}")
     return 0
@@ -176,6 +179,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--quick",
         action="store_true",
         help="a smoke run: 2,000 passes and 100,000 points, one repeat",
+    )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="only the whole-command runs and the CSV load (Training at scale)",
     )
     parser.add_argument(
         "--write",

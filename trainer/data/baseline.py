@@ -44,7 +44,8 @@ def baseline_subsample(
     """
     if len(y_train) <= cap:
         return X_train, y_train
-    n_classes = len(np.unique(y_train))
+    _, codes, counts = np.unique(y_train, return_inverse=True, return_counts=True)
+    n_classes = len(counts)
     if cap < 2 * n_classes:
         raise DataError(
             f"--baseline-samples {cap} is too few for {n_classes} classes: the "
@@ -54,7 +55,6 @@ def baseline_subsample(
     # points drawn by one seeded permutation: much cheaper than train_test_split's
     # stratified shuffle at a million points
     order = np.random.default_rng(seed).permutation(len(y_train))
-    _, codes, counts = np.unique(y_train, return_inverse=True, return_counts=True)
     shares = counts * (cap / len(y_train))
     quota = np.floor(shares).astype(np.int64)
     quota[np.argsort(quota - shares, kind="stable")[: cap - quota.sum()]] += 1
@@ -63,7 +63,7 @@ def baseline_subsample(
         [order[ordered_codes == c][:n] for c, n in enumerate(quota.tolist())]
     )
     keep.sort()
-    return X_train[keep], y_train[keep]
+    return X_train.take(keep, axis=0), y_train.take(keep)
 
 
 def fit_baseline(X_train: Array, y_train: Array, seed: int = 0) -> LogisticRegressionCV:
