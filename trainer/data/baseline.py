@@ -4,14 +4,15 @@ A linear model is a network with no hidden layer: softmax(X @ W + b). Exporting 
 that shape lets the registry and the service treat the baseline like any other model.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegressionCV
-from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from trainer.errors import DataError
+
+if TYPE_CHECKING:  # imported where fitted: a second, which list and show never pay
+    from sklearn.linear_model import LogisticRegressionCV
 
 Array = np.ndarray
 
@@ -66,7 +67,9 @@ def baseline_subsample(
     return X_train.take(keep, axis=0), y_train.take(keep)
 
 
-def fit_baseline(X_train: Array, y_train: Array, seed: int = 0) -> LogisticRegressionCV:
+def fit_baseline(
+    X_train: Array, y_train: Array, seed: int = 0
+) -> "LogisticRegressionCV":
     """LogisticRegressionCV with pinned settings, cross-validated on the training set.
 
     Uses 5 stratified folds, fewer when the smallest class has fewer than 5 samples.
@@ -80,6 +83,9 @@ def fit_baseline(X_train: Array, y_train: Array, seed: int = 0) -> LogisticRegre
             "the baseline's cross-validation needs at least 2 training samples of "
             "every class"
         )
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import StratifiedKFold
+
     cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     model = LogisticRegressionCV(cv=cv, random_state=seed, **BASELINE_PARAMS)
     # one thread: with a handful of features every product is tiny, so BLAS/OpenMP
@@ -89,7 +95,7 @@ def fit_baseline(X_train: Array, y_train: Array, seed: int = 0) -> LogisticRegre
         return model.fit(X_train, y_train)
 
 
-def export_baseline(model: LogisticRegressionCV) -> tuple[list[Array], list[Array]]:
+def export_baseline(model: "LogisticRegressionCV") -> tuple[list[Array], list[Array]]:
     """The fitted model as ([W], [b]) of a network with no hidden layer.
 
     Returns

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.datasets import make_blobs, make_circles, make_moons
-from sklearn.utils.extmath import _approximate_mode
 
 from trainer.data import csv_fast
 from trainer.errors import DataError
@@ -134,6 +132,9 @@ def _stratified_indices(
     _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
     members = np.split(np.argsort(codes, kind="stable"), np.cumsum(counts)[:-1])
     del codes
+    # scikit-learn costs a second to import: only the commands that draw data pay it
+    from sklearn.utils.extmath import _approximate_mode
+
     rng = np.random.RandomState(seed)
     n_train_of = _approximate_mode(counts, n_train, rng)
     n_validation_of = _approximate_mode(counts - n_train_of, n_validation, rng)
@@ -206,6 +207,8 @@ def _generate(
         raise DataError(f"noise must be a finite number >= 0, got {noise!r}")
     if not _is_int(seed) or not 0 <= seed < 2**32:
         raise DataError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    from sklearn.datasets import make_blobs, make_circles, make_moons  # a second
+
     spec: dict[str, Any] = {"name": name, "n_samples": n_samples, "noise": noise}
     if name == "blobs":
         n_classes = DEFAULT_BLOBS_CLASSES if n_classes is None else n_classes
