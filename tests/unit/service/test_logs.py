@@ -6,7 +6,6 @@ import logging
 import re
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ import orjson
 
 from service import logs
 from service.logs import JsonFormatter, access_line
+from tests.helpers.threads import race_against
 
 ROOT = Path(__file__).resolve().parents[3]
 # ISO 8601 in UTC with milliseconds, as every line's "ts" is written
@@ -92,26 +92,12 @@ def test_lines_queued_while_another_thread_writes_are_all_written_once(monkeypat
     logs.flush()
     stdout = _CountingStdout()
     monkeypatch.setattr(sys, "stdout", stdout)
-    done = threading.Event()
-
-    def writer() -> None:
-        while not done.is_set():
-            logs.flush()
-
-    flusher = threading.Thread(target=writer)
-    flusher.start()
 
     def queue(thread: int) -> None:
         for i in range(2000):
             access_line({"msg": "request", "thread": thread, "i": i})
 
-    threads = [threading.Thread(target=queue, args=(t,)) for t in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    done.set()
-    flusher.join()
+    race_against(logs.flush, queue, 4)
     logs.flush()
     lines = [orjson.loads(line) for line in stdout.getvalue().splitlines()]
     assert len(lines) == 4 * 2000

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from service import metrics
+from tests.helpers.threads import race_against
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -88,25 +88,12 @@ def test_threads_recording_during_flushes_lose_nothing():
         ),
     )
     before = samples().get(key, 0.0)
-    stop = threading.Event()
 
-    def flushing() -> None:
-        while not stop.is_set():
-            metrics.flush()
-
-    def recording() -> None:
+    def recording(_: int) -> None:
         for _ in range(5000):
             metrics.observe_request(route, "GET", 200, "m", "1", 0.001)
 
-    flusher = threading.Thread(target=flushing)
-    flusher.start()
-    threads = [threading.Thread(target=recording) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    stop.set()
-    flusher.join()
+    race_against(metrics.flush, recording, 4)
     assert samples()[key] - before == 20_000
 
 
