@@ -6,6 +6,7 @@ caller gave (model, version, request_id, ...).
 """
 
 import atexit
+import itertools
 import logging
 import math
 import os
@@ -15,6 +16,7 @@ import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
+from typing import TextIO
 
 import orjson
 
@@ -76,7 +78,10 @@ def configure(level: str) -> None:
 # never held back) each stdout write is a system call, which cost a request about
 # 30 us of CPU. Other log lines write the queue first; exit and flush() write it too.
 FLUSH_SECONDS = 0.1
-_waiting: deque[str] = deque()  # append and popleft are atomic: no lock per request
+# (stdout when the line was made, the line): append and popleft are atomic, so no
+# lock per request; each line goes to the stream it would have gone to at once (a
+# test runner swaps sys.stdout between tests, and between a test's phases)
+_waiting: deque[tuple[TextIO, str]] = deque()
 _writing = threading.Lock()  # one writer at a time, so queued lines keep their order
 _flushing = {"started": False}
 
@@ -98,13 +103,13 @@ def access_line(fields: dict) -> None:
         default=str,
         option=orjson.OPT_APPEND_NEWLINE,
     )
-    _waiting.append(line.decode())
+    _waiting.append((sys.stdout, line.decode()))
     if not _flushing["started"]:
         _start_flushing()
 
 
 def flush() -> None:
-    """Write the queued access lines to stdout now (tests, shutdown)."""
+    """Write the queued access lines now, each to the stdout it was made under."""
     with _writing:
         _write_waiting()
 
@@ -113,10 +118,13 @@ def _write_waiting() -> None:
     # the caller holds _writing, so only appends race with this; lines queued
     # meanwhile wait for the next call
     lines = [_waiting.popleft() for _ in range(len(_waiting))]
-    if lines:
-        stream = sys.stdout
-        stream.write("".join(lines))
-        stream.flush()
+    # one write a stream, in order (in production, one stream)
+    for stream, group in itertools.groupby(lines, key=lambda entry: entry[0]):
+        try:
+            stream.write("".join(line for _, line in group))
+            stream.flush()
+        except (OSError, ValueError):  # closed (a finished test's capture) or broken
+            pass
 
 
 # (second, its "YYYY-MM-DDTHH:MM:SS" in UTC): formatting a datetime was a third of
@@ -154,7 +162,7 @@ def _flush_stdout() -> None:
 
 def _flush_quietly() -> None:
     try:
-        flush()  # to whatever sys.stdout is now (test runners swap it)
+        flush()
     except (OSError, ValueError):  # closed at exit, or a full pipe: next time
         pass
 

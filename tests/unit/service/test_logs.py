@@ -120,3 +120,17 @@ def test_the_lines_still_queued_at_exit_are_written():
     )
     assert done.returncode == 0, done.stderr
     assert [orjson.loads(line)["i"] for line in done.stdout.splitlines()] == [0, 1, 2]
+
+
+def test_a_line_goes_to_the_stdout_it_was_made_under(monkeypatch):
+    # a test runner swaps sys.stdout between tests and their phases: a line written
+    # later by the log thread must not land in whichever stream is current then
+    logs.flush()
+    first, second = _CountingStdout(), _CountingStdout()
+    monkeypatch.setattr(sys, "stdout", first)
+    access_line({"msg": "request", "i": 1})
+    monkeypatch.setattr(sys, "stdout", second)
+    access_line({"msg": "request", "i": 2})
+    logs.flush()
+    assert [orjson.loads(line)["i"] for line in first.getvalue().splitlines()] == [1]
+    assert [orjson.loads(line)["i"] for line in second.getvalue().splitlines()] == [2]
