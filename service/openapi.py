@@ -177,70 +177,22 @@ def _document(settings: Settings) -> dict:
                     },
                 }
             },
-            "/boundary": {
-                "get": {
-                    "summary": "Classify a grid over the two features.",
-                    "parameters": model_params
-                    + [
-                        _query(name, schema, None)
-                        for name, schema in grid_fields.items()
-                    ],
-                    "responses": {"200": boundary_ok, **boundary_errors},
-                },
-                "post": {
-                    "summary": "Classify a grid; the grid fields in a JSON body.",
-                    "parameters": model_params,
-                    "requestBody": {
-                        "required": False,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": grid_fields,
-                                    "additionalProperties": False,
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": boundary_ok,
-                        **_errors("400", "404", "413", "415", "503"),
-                    },
-                },
-            },
-            "/boundary/diff": {
-                "get": {
-                    "summary": "Grid cells whose label differs between two versions.",
-                    "description": diff_text.strip(),
-                    "parameters": diff_params
-                    + [
-                        _query(name, schema, None)
-                        for name, schema in grid_fields.items()
-                    ],
-                    "responses": {"200": diff_ok, **boundary_errors},
-                },
-                "post": {
-                    "summary": "The same diff; the grid fields in a JSON body.",
-                    "description": diff_text.strip(),
-                    "parameters": diff_params,
-                    "requestBody": {
-                        "required": False,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": grid_fields,
-                                    "additionalProperties": False,
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": diff_ok,
-                        **_errors("400", "404", "413", "415", "503"),
-                    },
-                },
-            },
+            "/boundary": _grid_operations(
+                ("Classify a grid over the two features.", None),
+                ("Classify a grid; the grid fields in a JSON body.", None),
+                model_params,
+                grid_fields,
+                boundary_ok,
+                boundary_errors,
+            ),
+            "/boundary/diff": _grid_operations(
+                ("Grid cells whose label differs between two versions.", diff_text),
+                ("The same diff; the grid fields in a JSON body.", diff_text),
+                diff_params,
+                grid_fields,
+                diff_ok,
+                boundary_errors,
+            ),
             "/models": {
                 "get": {
                     "summary": "Every model: versions, aliases, served version.",
@@ -366,6 +318,50 @@ def _bound_text(axis: str, side: str) -> str:
         f"Default: training data's max of feature {feature} + {MARGIN:g}. Must be "
         f"greater than {axis}_min, else a 400."
     )
+
+
+def _grid_operations(
+    get_text: tuple[str, str | None],
+    post_text: tuple[str, str | None],
+    params: list,
+    grid_fields: dict,
+    ok: dict,
+    get_errors: dict,
+) -> dict:
+    """A grid route's GET (grid fields in the query) and POST (in an optional JSON
+    body, the query keeping `params`): /boundary and /boundary/diff alike."""
+
+    def described(text: tuple[str, str | None]) -> dict:
+        summary, description = text
+        return {"summary": summary} | (
+            {"description": description.strip()} if description else {}
+        )
+
+    return {
+        "get": described(get_text)
+        | {
+            "parameters": params
+            + [_query(name, schema, None) for name, schema in grid_fields.items()],
+            "responses": {"200": ok, **get_errors},
+        },
+        "post": described(post_text)
+        | {
+            "parameters": params,
+            "requestBody": {
+                "required": False,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": grid_fields,
+                            "additionalProperties": False,
+                        }
+                    }
+                },
+            },
+            "responses": {"200": ok, **_errors("400", "404", "413", "415", "503")},
+        },
+    }
 
 
 def _query(name: str, schema: dict, description: str | None) -> dict:
