@@ -57,42 +57,28 @@ def schemas(settings: Settings, number: dict) -> dict:
                 },
             },
         },
-        "Boundary": {
-            "type": "object",
-            "required": ["model", "version", "classes", "x", "y", "labels"],
-            "properties": {
-                "model": {"type": "string"},
-                "version": {"type": "integer"},
-                "classes": {"type": "array", "items": label},
-                "x": {"type": "array", "items": {"type": "number"}},
-                "y": {"type": "array", "items": {"type": "number"}},
-                "labels": {
+        "Boundary": _grid_answer(
+            label,
+            "labels",
+            {
+                "type": "array",
+                "description": "ny rows of nx labels; row j is y[j].",
+                "items": {"type": "array", "items": label},
+            },
+        ),
+        "BoundaryProbabilities": _grid_answer(
+            label,
+            "probabilities",
+            {
+                "type": "array",
+                "description": "ny rows of nx cells of n_classes probabilities "
+                "(columns follow `classes`); row j is y[j].",
+                "items": {
                     "type": "array",
-                    "description": "ny rows of nx labels; row j is y[j].",
-                    "items": {"type": "array", "items": label},
+                    "items": {"type": "array", "items": {"type": "number"}},
                 },
             },
-        },
-        "BoundaryProbabilities": {
-            "type": "object",
-            "required": ["model", "version", "classes", "x", "y", "probabilities"],
-            "properties": {
-                "model": {"type": "string"},
-                "version": {"type": "integer"},
-                "classes": {"type": "array", "items": label},
-                "x": {"type": "array", "items": {"type": "number"}},
-                "y": {"type": "array", "items": {"type": "number"}},
-                "probabilities": {
-                    "type": "array",
-                    "description": "ny rows of nx cells of n_classes probabilities "
-                    "(columns follow `classes`); row j is y[j].",
-                    "items": {
-                        "type": "array",
-                        "items": {"type": "array", "items": {"type": "number"}},
-                    },
-                },
-            },
-        },
+        ),
         "BoundaryDiff": {
             "type": "object",
             "required": ["model", "a", "b", "x", "y", "changed_fraction", "changed"],
@@ -238,5 +224,21 @@ def schemas(settings: Settings, number: dict) -> dict:
                     },
                 },
             },
+        },
+    }
+
+
+def _grid_answer(label: dict, field: str, values: dict) -> dict:
+    """A /boundary JSON answer: the model, its classes, the grid's axes and `field`."""
+    return {
+        "type": "object",
+        "required": ["model", "version", "classes", "x", "y", field],
+        "properties": {
+            "model": {"type": "string"},
+            "version": {"type": "integer"},
+            "classes": {"type": "array", "items": label},
+            "x": {"type": "array", "items": {"type": "number"}},
+            "y": {"type": "array", "items": {"type": "number"}},
+            field: values,
         },
     }
