@@ -213,6 +213,16 @@ def require_unique_keys(doc: dict, body: bytes) -> None:
     """
     if only_known_strings(doc, body):
         return
+    repeated = repeated_keys(body)
+    shown = repr(repeated[0]) if repeated else "a field"
+    raise bad_request(
+        "duplicate_field", f"{shown} is given twice in the body; send each field once"
+    )
+
+
+def repeated_keys(text: bytes) -> list[str]:
+    """The keys JSON `text` gives twice within one object, in the order found (a
+    second parse, with the pairs of every object: orjson keeps no trace of them)."""
     repeated: list[str] = []
 
     def note_repeats(pairs: list[tuple[str, object]]) -> dict:
@@ -220,11 +230,8 @@ def require_unique_keys(doc: dict, body: bytes) -> None:
         repeated.extend(key for i, key in enumerate(keys) if key in keys[:i])
         return {}
 
-    json.loads(body, object_pairs_hook=note_repeats)
-    shown = repr(repeated[0]) if repeated else "a field"
-    raise bad_request(
-        "duplicate_field", f"{shown} is given twice in the body; send each field once"
-    )
+    json.loads(text, object_pairs_hook=note_repeats)
+    return repeated
 
 
 def _only_field(doc: object, field: str, example: Callable[[], str]) -> object:

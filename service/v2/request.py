@@ -18,6 +18,7 @@ from service.errors import ApiError, bad_request
 from service.runtime import ServedModel
 from service.v2.framing import Framed
 from service.v2.metadata import INPUT, INPUT_DTYPES, OUTPUTS
+from service.validation import repeated_keys
 
 # model_name and model_version: KServe's client repeats the URL's in the body
 _REQUEST_FIELDS = (
@@ -108,14 +109,7 @@ def require_unique_keys(doc: dict, header: bytes) -> None:
     """
     if b"\\u" not in header and header.count(b'"') == _quotes_without_data(doc):
         return
-    repeated: list[str] = []
-
-    def note_repeats(pairs: list[tuple[str, object]]) -> dict:
-        keys = [key for key, _ in pairs]
-        repeated.extend(key for i, key in enumerate(keys) if key in keys[:i])
-        return {}
-
-    json.loads(header, object_pairs_hook=note_repeats)
+    repeated = repeated_keys(header)
     if repeated:
         raise bad_request(
             "duplicate_field",
