@@ -59,6 +59,14 @@ def resolve_grid(request: GridRequest, model: ServedModel) -> Grid:
         default if bound is None else bound
         for bound, default in zip(given, default_bounds(model), strict=True)
     )
+    require_ordered_bounds(x_min, x_max, y_min, y_max)
+    return Grid(x_min, x_max, y_min, y_max, request.nx, request.ny)
+
+
+def require_ordered_bounds(
+    x_min: float, x_max: float, y_min: float, y_max: float
+) -> None:
+    """400 invalid_bounds unless each axis's minimum is below its maximum."""
     for axis, low, high in (("x", x_min, x_max), ("y", y_min, y_max)):
         if not low < high:
             raise bad_request(
@@ -66,7 +74,6 @@ def resolve_grid(request: GridRequest, model: ServedModel) -> Grid:
                 f"{axis}_min must be less than {axis}_max, got {axis}_min={low:g} and "
                 f"{axis}_max={high:g}",
             )
-    return Grid(x_min, x_max, y_min, y_max, request.nx, request.ny)
 
 
 def default_bounds(model: ServedModel) -> tuple[float, float, float, float]:

@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 
 from service import metrics
-from service.boundary import MEDIA_TYPES
+from service.boundary import MEDIA_TYPES, require_ordered_bounds
 from service.errors import ApiError, bad_request
 from service.grid_fields import GridRequest
 from service.handlers import MODEL_KEY, VERSION_KEY, Context, Reply, grid_fields_of
@@ -102,13 +102,7 @@ def _bounds(request: GridRequest, a: ServedModel, b: ServedModel) -> Bounds:
             strict=True,
         )
     )
-    for axis, low, high in (("x", x_min, x_max), ("y", y_min, y_max)):
-        if not low < high:
-            raise bad_request(
-                "invalid_bounds",
-                f"{axis}_min must be less than {axis}_max, got {axis}_min={low:g} and "
-                f"{axis}_max={high:g}",
-            )
+    require_ordered_bounds(x_min, x_max, y_min, y_max)
     return Bounds(x_min, x_max, y_min, y_max)
 
 
