@@ -1,7 +1,8 @@
 """`python -m trainer`: the argument parser and the mapping of errors to exit codes.
 
-The commands themselves are in `trainer.cli.commands`. Here every refusal becomes
-one line on stderr and a documented exit code, so cron jobs and scripts can act on it.
+The commands themselves are in `trainer.cli.commands` and `.registry_commands`. Here
+every refusal becomes one line on stderr and a documented exit code, so cron jobs and
+scripts can act on it.
 """
 
 import argparse
@@ -13,7 +14,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from trainer.cli import commands, gc, scoring
+from trainer.cli import commands, gc, registry_commands, scoring
 from trainer.cli.commands import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL,
@@ -197,18 +198,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     listing = _command(
-        subparsers, "list", commands.list_models, "list models and their versions"
+        subparsers,
+        "list",
+        registry_commands.list_models,
+        "list models and their versions",
     )
     listing.add_argument("--json", action="store_true", help="print JSON")
 
     show = _command(
-        subparsers, "show", commands.show, "print a version's verified manifest"
+        subparsers,
+        "show",
+        registry_commands.show,
+        "print a version's verified manifest",
     )
     _add_name(show)
     show.add_argument("--version", help="number or alias (default: the served one)")
 
     promote = _command(
-        subparsers, "promote", commands.promote, "point an alias at a version"
+        subparsers, "promote", registry_commands.promote, "point an alias at a version"
     )
     _add_name(promote)
     promote.add_argument("--version", required=True, help="version number to promote")
@@ -223,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff = _command(
         subparsers,
         "diff",
-        commands.diff,
+        registry_commands.diff,
         "the share of grid cells whose label differs between two versions",
     )
     _add_name(diff)
@@ -236,14 +243,17 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = _command(
         subparsers,
         "rollback",
-        commands.rollback,
+        registry_commands.rollback,
         "move production back to its previous version",
     )
     _add_name(rollback)
     rollback.add_argument("--alias", default="production", help="(production)")
 
     verify = _command(
-        subparsers, "verify", commands.verify, "check every version's checksums"
+        subparsers,
+        "verify",
+        registry_commands.verify,
+        "check every version's checksums",
     )
     verify.add_argument("--name", help="one model (default: all)")
     verify.add_argument(
