@@ -120,8 +120,14 @@ class Watched:
     requests: list[str] = field(default_factory=list)
 
     def open(self, fragment: str = "") -> None:
-        """Load the explorer (a fresh load, even for a new #fragment) until drawn."""
+        """Load the explorer (a fresh load, even for a new #fragment) until drawn;
+        `requests` then holds the fresh load's alone."""
         self.page.goto(f"{self.base}/{fragment}")
+        # a goto that changes only the #fragment keeps the document, so reload; but
+        # let the first load finish drawing, or its requests, issued at any moment
+        # until the reload, land among the ones a test counts (a CI run saw 4 grids)
+        self.wait_ready()
+        self.requests.clear()
         self.page.reload()
         self.wait_ready()
 
