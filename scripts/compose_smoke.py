@@ -113,12 +113,7 @@ class Stack:
         assert uid not in ("", "0"), f"nginx runs as uid {uid!r}"
         say(f"the published port is nginx's (Server header), running as uid {uid}")
 
-        self.compose("exec", "-T", "retrain", "sh", "deploy/retrain.sh", "once")
-        wait_for(
-            f"the service lists version {version + 1}",
-            lambda: version + 1 in _versions(http, "moons"),
-            timeout,
-        )
+        self.retrain_and_wait(http, version + 1, timeout)
         say(f"a retrain through `exec` published version {version + 1}")
 
     def check_store_outage(self, timeout: float) -> None:
@@ -144,13 +139,17 @@ class Stack:
         )
         # the store restarted with its volume: a retrain publishes the next number
         latest = max(_versions(http, "moons"))
+        self.retrain_and_wait(http, latest + 1, timeout)
+        say(f"store restarted: a retrain published version {latest + 1}, listed")
+
+    def retrain_and_wait(self, http: Http, expected: int, timeout: float) -> None:
+        """One retrain through `exec`, then wait until the service lists `expected`."""
         self.compose("exec", "-T", "retrain", "sh", "deploy/retrain.sh", "once")
         wait_for(
-            f"the service lists version {latest + 1}",
-            lambda: latest + 1 in _versions(http, "moons"),
+            f"the service lists version {expected}",
+            lambda: expected in _versions(http, "moons"),
             timeout,
         )
-        say(f"store restarted: a retrain published version {latest + 1}, listed")
 
     def down(self) -> str:
         """Remove the stack and its volume: "" when done, else what compose said."""
